@@ -1,0 +1,252 @@
+/**
+ * Hugging Face model directories, read and written: `config.json`, `model.safetensors` (or
+ * shards + `model.safetensors.index.json`), optional `generation_config.json`, tokenizer
+ * files, and smolbox's own `smolbox.json` provenance. What we write, Python `transformers`
+ * loads with `from_pretrained(dir)`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../core/tool.js';
+import type { Tensor, Weights } from './tensor.js';
+import {
+  readSafetensors,
+  readShardedSafetensors,
+  writeSafetensors,
+  type RawTensor,
+} from './safetensors.js';
+
+/** Tokenizer files copied along with a model, whichever of them exist. */
+export const TOKENIZER_FILES: readonly string[] = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'vocab.json',
+  'merges.txt',
+  'vocab.txt',
+  'tokenizer.model',
+  'chat_template.jinja',
+];
+
+/** `smolbox.json`: how a model directory came to be. */
+export interface Provenance {
+  /** The input model's path or id (null for a model made from scratch). */
+  parent: string | null;
+  /** The tool that wrote it, e.g. "transform/pruner". */
+  tool: string;
+  /** The tool's fully resolved arguments. */
+  args: Record<string, unknown>;
+  /** Numbers the tool reported (loss, sparsity, …). */
+  metrics?: Record<string, number>;
+  /** ISO-8601 time of writing. */
+  created_at: string;
+  [key: string]: unknown;
+}
+
+/** A model directory in memory. */
+export interface Checkpoint {
+  /** The directory it was read from. */
+  dir: string;
+  /** config.json as parsed (`model_type` picks the architecture). */
+  config: Record<string, unknown>;
+  /** Float parameters by Hugging Face name, sanitized (see `sanitizeWeights`). */
+  weights: Weights;
+  /** Integer tensors stored in the checkpoint (quantized payloads), if any. */
+  raw?: Map<string, RawTensor>;
+  /** generation_config.json, when present. */
+  generationConfig?: Record<string, unknown>;
+  /** smolbox.json, when present. */
+  provenance?: Provenance;
+  /** Names (relative to `dir`) of the tokenizer files present. */
+  tokenizerFiles: string[];
+}
+
+/** Everything in a model directory except the weights. */
+export type CheckpointInfo = Omit<Checkpoint, 'weights' | 'raw'>;
+
+/** What `writeCheckpoint` needs: a checkpoint, possibly built in memory. */
+export interface CheckpointToWrite {
+  config: Record<string, unknown>;
+  weights: Weights;
+  raw?: Map<string, RawTensor>;
+  generationConfig?: Record<string, unknown>;
+  provenance?: Provenance;
+  /** Directory to copy `tokenizerFiles` from (a read checkpoint's own `dir`). */
+  dir?: string;
+  tokenizerFiles?: string[];
+}
+
+export interface ReadCheckpointOptions {
+  signal?: AbortSignal;
+  /** Bytes of tensor data read so far, and the total. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+function readJson(file: string, required: true): Record<string, unknown>;
+function readJson(file: string, required: false): Record<string, unknown> | undefined;
+function readJson(file: string, required: boolean): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`${path.dirname(file)} has no ${path.basename(file)}: not a Hugging Face model directory`);
+    }
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); fix or re-download it`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UserError(`${file} must hold a JSON object`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/** Read a model directory's config, generation config, provenance and tokenizer file list. */
+export function readCheckpointInfo(dir: string): CheckpointInfo {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new UserError(`no such model directory: ${dir}`);
+  }
+  if (!stat.isDirectory()) throw new UserError(`${dir} is a file; a model is a directory holding config.json and model.safetensors`);
+  const config = readJson(path.join(dir, 'config.json'), true);
+  const generationConfig = readJson(path.join(dir, 'generation_config.json'), false);
+  const provenance = readJson(path.join(dir, 'smolbox.json'), false) as Provenance | undefined;
+  const tokenizerFiles = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+  return { dir, config, generationConfig, provenance, tokenizerFiles };
+}
+
+/** Read a whole model directory into memory. */
+export function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): Checkpoint {
+  const info = readCheckpointInfo(dir);
+  const single = path.join(dir, 'model.safetensors');
+  const index = path.join(dir, 'model.safetensors.index.json');
+  let contents;
+  if (fs.existsSync(single)) contents = readSafetensors(single, opts);
+  else if (fs.existsSync(index)) contents = readShardedSafetensors(index, opts);
+  else if (fs.existsSync(path.join(dir, 'pytorch_model.bin')) || fs.existsSync(path.join(dir, 'pytorch_model.bin.index.json'))) {
+    throw new UserError(
+      `${dir} holds only pytorch_model.bin; smolbox reads safetensors: re-save it with save_pretrained(dir, safe_serialization=True)`,
+    );
+  } else {
+    throw new UserError(`${dir} has no model.safetensors (nor model.safetensors.index.json)`);
+  }
+  const weights = sanitizeWeights(info.config, contents.weights);
+  return { ...info, weights, ...(contents.raw.size ? { raw: contents.raw } : {}) };
+}
+
+/**
+ * Map checkpoint names onto the names the architectures use, and drop buffers that are not
+ * parameters. Applied on every read, so architectures see one naming per model type.
+ */
+export function sanitizeWeights(config: Record<string, unknown>, weights: Weights): Weights {
+  if (config.model_type === 'gpt2') return sanitizeGpt2Names(weights);
+  // Older LLaMA-family checkpoints store RoPE's inverse frequencies; they follow from the config.
+  for (const name of [...weights.keys()]) if (name.endsWith('.rotary_emb.inv_freq')) weights.delete(name);
+  return weights;
+}
+
+/**
+ * GPT-2 checkpoints on the hub (the original `gpt2`, `distilgpt2`) were saved from the bare
+ * GPT2Model, so their names lack the `transformer.` prefix (`h.0.attn.c_attn.weight`,
+ * `wte.weight`); they also store `attn.bias` (the causal mask) and `attn.masked_bias`, which
+ * are constants, not parameters. We prefix and drop them, giving GPT2LMHeadModel's names.
+ */
+export function sanitizeGpt2Names(weights: Weights): Weights {
+  const out: Weights = new Map();
+  for (const [name, t] of weights) {
+    if (/\.attn\.(bias|masked_bias)$/.test(name)) continue;
+    const full = name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
+    out.set(full, t);
+  }
+  return out;
+}
+
+export interface WriteCheckpointOptions {
+  /** Storage dtype of float tensors (default F32). */
+  dtype?: 'F32' | 'F16';
+}
+
+/** JSON as transformers writes it: 2-space indent, sorted keys, trailing newline. */
+function writeJson(file: string, value: Record<string, unknown>): void {
+  fs.writeFileSync(file, JSON.stringify(sortKeys(value), null, 2) + '\n');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    return Object.fromEntries(
+      Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/**
+ * Write a model directory. Everything goes to a sibling temp directory first and is renamed
+ * into place at the end, so a crash never leaves half a model at `dir`. An existing model
+ * directory (or an empty one) at `dir` is replaced; anything else there is refused.
+ */
+export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: WriteCheckpointOptions = {}): void {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const existing = inspectTarget(target);
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = path.join(parent, `.${base}.tmp-${suffix}`);
+  fs.mkdirSync(tmp);
+  try {
+    const dtype = opts.dtype ?? 'F32';
+    const config = { ...ckpt.config };
+    const dtypeName = dtype === 'F16' ? 'float16' : 'float32';
+    if ('torch_dtype' in config || !('dtype' in config)) config.torch_dtype = dtypeName;
+    if ('dtype' in config) config.dtype = dtypeName;
+    writeJson(path.join(tmp, 'config.json'), config);
+    if (ckpt.generationConfig) writeJson(path.join(tmp, 'generation_config.json'), ckpt.generationConfig);
+    const tensors = new Map<string, Tensor | RawTensor>(ckpt.weights);
+    for (const [k, v] of ckpt.raw ?? []) tensors.set(k, v);
+    writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { dtype });
+    if (ckpt.dir) {
+      for (const f of ckpt.tokenizerFiles ?? []) fs.copyFileSync(path.join(ckpt.dir, f), path.join(tmp, f));
+    }
+    if (ckpt.provenance) writeJson(path.join(tmp, 'smolbox.json'), ckpt.provenance);
+    if (existing === 'absent') {
+      fs.renameSync(tmp, target);
+    } else if (existing === 'empty') {
+      fs.rmdirSync(target);
+      fs.renameSync(tmp, target);
+    } else {
+      // Swap: the old model stays complete until the new one is in place.
+      const old = path.join(parent, `.${base}.old-${suffix}`);
+      fs.renameSync(target, old);
+      fs.renameSync(tmp, target);
+      fs.rmSync(old, { recursive: true, force: true });
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function inspectTarget(target: string): 'absent' | 'empty' | 'model' {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'absent';
+    if (code === 'ENOTDIR') throw new UserError(`cannot write a model to ${target}: it is a file; choose a directory path`);
+    throw e;
+  }
+  if (entries.length === 0) return 'empty';
+  if (entries.includes('config.json') || entries.includes('smolbox.json')) return 'model';
+  throw new UserError(`refusing to write a model into ${target}: it holds other files; choose a new or empty directory`);
+}
