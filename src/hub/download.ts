@@ -1,0 +1,253 @@
+/**
+ * Downloads from the Hugging Face hub into the standard cache, fetching only the files a
+ * model (or a dataset's data) needs. @huggingface/hub does the API calls and the transfer
+ * (plain or xet); the cache bookkeeping is ours (see cache.ts) because its
+ * `downloadFileToCacheDir` reports no progress, takes no AbortSignal and logs to stdout.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { datasetInfo, downloadFile, HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
+import type { Emitter } from '../core/events.js';
+import { UserError } from '../core/tool.js';
+import { TOKENIZER_FILES } from '../models/checkpoint.js';
+import {
+  blobPath,
+  cachedCommit,
+  cachedSnapshot,
+  COMMIT_RE,
+  linkSnapshotFile,
+  repoFolder,
+  snapshotFile,
+  writeRef,
+  type HubRepo,
+} from './cache.js';
+import { hubSettings, type HubSettings } from './settings.js';
+
+export interface DownloadOptions {
+  /** Branch, tag or commit (default `main`). */
+  revision?: string;
+  emit?: Emitter;
+  signal?: AbortSignal;
+  /** Defaults to `hubSettings()` (the environment). */
+  settings?: HubSettings;
+}
+
+export interface DatasetDownloadOptions extends DownloadOptions {
+  /** Which repository files to fetch (default: data files: parquet, jsonl, json, csv, txt). */
+  files?: (path: string) => boolean;
+}
+
+/** Files of a model repository smolbox reads (weights are chosen separately). */
+const MODEL_FILES = new Set(['config.json', 'generation_config.json', 'smolbox.json', ...TOKENIZER_FILES]);
+const DATA_FILE_RE = /\.(parquet|jsonl|json|csv|txt)$/i;
+
+/** Download a model's config, safetensors weights and tokenizer files; returns the snapshot dir. */
+export function downloadModel(repoId: string, opts: DownloadOptions = {}): Promise<string> {
+  return downloadRepo({ type: 'model', name: repoId }, opts, selectModelFiles);
+}
+
+/** Download a dataset's data files (`owner/name` or `datasets/owner/name`); returns the snapshot dir. */
+export function downloadDataset(repoId: string, opts: DatasetDownloadOptions = {}): Promise<string> {
+  const name = repoId.replace(/^datasets\//, '');
+  const want = opts.files ?? ((p: string) => DATA_FILE_RE.test(p));
+  return downloadRepo({ type: 'dataset', name }, opts, async (entries) => {
+    const files = entries.filter((e) => want(e.path));
+    if (!files.length) throw new UserError(`dataset ${name} has no matching data files at this revision; try --revision refs/convert/parquet`);
+    return files;
+  });
+}
+
+type Fetcher = (entry: ListFileEntry) => Promise<string>;
+type Selector = (entries: ListFileEntry[], fetchNow: Fetcher, repo: HubRepo) => Promise<ListFileEntry[]>;
+
+async function selectModelFiles(entries: ListFileEntry[], fetchNow: Fetcher, repo: HubRepo): Promise<ListFileEntry[]> {
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  if (!byPath.has('config.json')) throw new UserError(`${repo.name} on the hub has no config.json: not a transformers model`);
+  const picked = entries.filter((e) => MODEL_FILES.has(e.path));
+  const single = byPath.get('model.safetensors');
+  const index = byPath.get('model.safetensors.index.json');
+  if (single) return [...picked, single];
+  if (index) {
+    // Shards are whatever the index names; fetch it first to know them.
+    const indexFile = await fetchNow(index);
+    const weightMap = (JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    const shards = [...new Set(Object.values(weightMap))].map((s) => {
+      const e = byPath.get(s);
+      if (!e) throw new UserError(`${repo.name} on the hub: its safetensors index names ${s}, which the repository lacks`);
+      return e;
+    });
+    return [...picked, ...shards];
+  }
+  if (byPath.has('pytorch_model.bin') || byPath.has('pytorch_model.bin.index.json')) {
+    throw new UserError(`${repo.name} on the hub has only pytorch_model.bin weights; smolbox reads safetensors: convert it in Python and import the directory`);
+  }
+  throw new UserError(`${repo.name} on the hub has no model.safetensors`);
+}
+
+function etagOf(e: ListFileEntry): string {
+  const etag = e.lfs?.oid ?? e.xetHash ?? e.oid;
+  if (!etag) throw new Error(`hub listing gives no hash for ${e.path}`);
+  return etag;
+}
+
+async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Selector): Promise<string> {
+  const settings = opts.settings ?? hubSettings();
+  const revision = opts.revision ?? 'main';
+  const folder = repoFolder(settings.cacheDir, repo);
+  const label = `${repo.type === 'dataset' ? 'datasets/' : ''}${repo.name}`;
+  if (settings.offline) return offlineSnapshot(repo, label, folder, revision, 'HF_HUB_OFFLINE is set');
+  // A commit already in the cache never changes: no need to ask the hub.
+  const pinned = path.join(folder, 'snapshots', revision);
+  if (COMMIT_RE.test(revision) && snapshotUsable(pinned, repo)) return pinned;
+  const signal = opts.signal;
+  const fetchWithSignal: typeof fetch = (input, init) => fetch(input, { ...init, signal });
+  const common = { hubUrl: settings.hubUrl, accessToken: settings.accessToken, fetch: fetchWithSignal };
+  try {
+    const info = repo.type === 'model'
+      ? await modelInfo({ ...common, name: repo.name, revision, additionalFields: ['sha'] })
+      : await datasetInfo({ ...common, name: repo.name, revision, additionalFields: ['sha'] });
+    const sha = (info as { sha?: string }).sha;
+    if (!sha || !COMMIT_RE.test(sha)) throw new Error(`the hub gave no commit for ${label}@${revision}`);
+    const entries: ListFileEntry[] = [];
+    for await (const e of listFiles({ ...common, repo, revision: sha, recursive: true })) {
+      if (e.type === 'file') entries.push(e);
+    }
+
+    let done = 0;
+    let total = 0;
+    let lastEmit = 0;
+    const report = (force = false) => {
+      const now = Date.now();
+      if (!opts.emit || (!force && now - lastEmit < 100)) return;
+      lastEmit = now;
+      opts.emit.progress({ label: `download ${label}`, current: done, total, unit: 'B' });
+    };
+    const fetchOne: Fetcher = async (entry) => {
+      const pointer = snapshotFile(folder, sha, entry.path);
+      if (fs.existsSync(pointer)) return pointer;
+      const etag = etagOf(entry);
+      const blob = blobPath(folder, etag);
+      if (!fs.existsSync(blob)) {
+        await transfer(repo, entry, sha, blob, common, (n) => {
+          done += n;
+          report();
+        });
+      } else {
+        done += entry.size;
+      }
+      return linkSnapshotFile(folder, sha, entry.path, etag);
+    };
+
+    const files = await select(entries, fetchOne, repo);
+    total = files.reduce((a, e) => a + e.size, 0);
+    for (const entry of files) {
+      signal?.throwIfAborted();
+      await fetchOne(entry);
+    }
+    report(true);
+    writeRef(folder, revision, sha);
+    return path.join(folder, 'snapshots', sha);
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    if (e instanceof UserError) throw e;
+    if (isNetworkError(e)) {
+      const cached = cachedSnapshot(folder, revision);
+      if (cached && snapshotUsable(cached, repo)) {
+        opts.emit?.log(`cannot reach ${settings.hubUrl}; using the cached copy of ${label}`, 'warn');
+        return cached;
+      }
+      throw new UserError(
+        `cannot reach ${settings.hubUrl} to download ${label}, and it is not in the cache (${settings.cacheDir}): check the network or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 after caching it`,
+      );
+    }
+    throw hubError(e, repo, label, revision, settings);
+  }
+}
+
+/** Stream one file into `blobs/<etag>` via a `.incomplete` file, reporting bytes as they arrive. */
+async function transfer(
+  repo: HubRepo,
+  entry: ListFileEntry,
+  sha: string,
+  blob: string,
+  common: { hubUrl: string; accessToken?: string; fetch: typeof fetch },
+  onBytes: (n: number) => void,
+): Promise<void> {
+  const file = await downloadFile({ ...common, repo, path: entry.path, revision: sha });
+  if (!file) throw new UserError(`${repo.name}: ${entry.path} vanished from the hub while downloading; try again`);
+  fs.mkdirSync(path.dirname(blob), { recursive: true });
+  const incomplete = `${blob}.incomplete`;
+  const out = fs.openSync(incomplete, 'w');
+  let written = 0;
+  try {
+    const reader = file.stream().getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      fs.writeSync(out, value);
+      written += value.byteLength;
+      onBytes(value.byteLength);
+    }
+    fs.closeSync(out);
+  } catch (e) {
+    fs.closeSync(out);
+    fs.rmSync(incomplete, { force: true });
+    // The library aborts its stream with the error's message (a string), not the error.
+    throw typeof e === 'string' ? new Error(e) : e;
+  }
+  if (written !== entry.size) {
+    fs.rmSync(incomplete, { force: true });
+    throw new UserError(`download of ${repo.name}/${entry.path} stopped at ${written} of ${entry.size} bytes; try again`);
+  }
+  fs.renameSync(incomplete, blob);
+}
+
+function offlineSnapshot(repo: HubRepo, label: string, folder: string, revision: string, why: string): string {
+  const cached = cachedSnapshot(folder, revision);
+  if (cached && snapshotUsable(cached, repo)) return cached;
+  const known = cachedCommit(folder, revision) ? ' (its snapshot is missing)' : '';
+  throw new UserError(
+    `${label}@${revision} is not in the Hugging Face cache (${folder})${known} and ${why}: unset HF_HUB_OFFLINE to download it`,
+  );
+}
+
+/** A cached model snapshot is usable when its config and all its weights are there. */
+function snapshotUsable(dir: string, repo: HubRepo): boolean {
+  if (!fs.existsSync(dir)) return false;
+  if (repo.type === 'dataset') return true;
+  if (!fs.existsSync(path.join(dir, 'config.json'))) return false;
+  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return true;
+  try {
+    const index = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    return Object.values(index.weight_map).every((s) => fs.existsSync(path.join(dir, s)));
+  } catch {
+    return false;
+  }
+}
+
+/** fetch() rejects with a TypeError whose cause carries the socket error code. */
+function isNetworkError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e.cause as { code?: string } | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
+  if (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+)$/.test(code)) return true;
+  return e instanceof TypeError && e.message === 'fetch failed';
+}
+
+function hubError(e: unknown, repo: HubRepo, label: string, revision: string, settings: HubSettings): Error {
+  if (!(e instanceof HubApiError)) return e as Error;
+  const kind = repo.type === 'model' ? 'model' : 'dataset';
+  switch (e.statusCode) {
+    case 401:
+      return new UserError(settings.accessToken
+        ? `the hub rejected HF_TOKEN for ${label} (HTTP 401): check the token, or that the ${kind} exists`
+        : `no such ${kind} on the hub, or it is private or gated: ${label} (HTTP 401); set HF_TOKEN to a token with access`);
+    case 403:
+      return new UserError(`access to ${label} is denied (HTTP 403): accept its terms on the hub page, and set HF_TOKEN to a token with access`);
+    case 404:
+      return new UserError(revision === 'main'
+        ? `no such ${kind} on the hub: ${label}`
+        : `no such ${kind} or revision on the hub: ${label}@${revision}`);
+    default:
+      return new UserError(`the hub answered HTTP ${e.statusCode} for ${label}: ${e.message.split('. URL:')[0]}`);
+  }
+}
