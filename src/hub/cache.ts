@@ -72,3 +72,18 @@ export function linkSnapshotFile(folder: string, sha: string, relPath: string, e
   }
   return pointer;
 }
+
+/** Repository ids in the cache that have at least one snapshot (for completion). */
+export function listCachedRepos(cacheDir: string, type: HubRepo['type']): string[] {
+  const prefix = `${type}s--`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(cacheDir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && fs.existsSync(path.join(cacheDir, n, 'snapshots')))
+    .map((n) => n.slice(prefix.length).split('--').join('/'))
+    .sort();
+}

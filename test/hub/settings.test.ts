@@ -35,3 +35,20 @@ describe('hubSettings', () => {
     }
   });
 });
+
+describe('listCachedRepos', () => {
+  it('lists cached model ids from the folder names', async () => {
+    const { listCachedRepos } = await import('../../src/hub/cache.js');
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-cache-'));
+    try {
+      for (const d of ['models--owner--tiny/snapshots', 'models--gpt2/snapshots', 'datasets--a--b/snapshots', 'models--half--done']) {
+        fs.mkdirSync(path.join(cache, d), { recursive: true });
+      }
+      expect(listCachedRepos(cache, 'model')).toEqual(['gpt2', 'owner/tiny']);
+      expect(listCachedRepos(cache, 'dataset')).toEqual(['a/b']);
+      expect(listCachedRepos(path.join(cache, 'nope'), 'model')).toEqual([]);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
