@@ -1,0 +1,177 @@
+/**
+ * What every decoder architecture file provides, and the decoder graph's I/O, which follows
+ * transformers.js (so an exported graph runs in its `pipeline('text-generation')`):
+ *
+ *   inputs  input_ids int64 [batch, seq], attention_mask int64 [batch, total_seq],
+ *           position_ids int64 [batch, seq],
+ *           past_key_values.{i}.key|value float32 [batch, num_kv_heads, past_seq, head_dim]
+ *   outputs logits float32 [batch, seq | 1, vocab], present.{i}.key|value [batch, num_kv_heads, total_seq, head_dim]
+ *
+ * Heads and head_dim stay numeric: transformers.js turns every symbolic dim but the batch
+ * into 0 when it builds the empty first-step cache.
+ */
+import { UserError } from '../core/tool.js';
+import type { Random } from '../core/random.js';
+import { Graph, type Value } from '../graph/builder.js';
+import { attentionBias } from '../graph/layers.js';
+import type { Weights } from './tensor.js';
+
+/** The config fields every decoder has, in the field's words (normalised from config.json). */
+export interface DecoderConfig {
+  /** config.json's model_type ('gpt2', 'llama', 'mistral', 'qwen2'). */
+  modelType: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Key/value heads (grouped-query attention); equals numHeads without GQA. */
+  numKvHeads: number;
+  headDim: number;
+  /** Longest sequence the position scheme was trained for. */
+  maxPositions: number;
+  /** True when the output head reuses the token embedding matrix (no lm_head.weight). */
+  tieWordEmbeddings: boolean;
+  /** Std-dev of the normal initialisation (config's initializer_range). */
+  initializerRange: number;
+  bosTokenId: number | null;
+  /** One id or several (LLaMA-3 style lists). */
+  eosTokenId: number | number[] | null;
+}
+
+/** A parameter's Hugging Face name and shape. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+
+export interface ForwardOptions {
+  /** 'last': logits for the last position only (generation); 'all': every position (perplexity, training). */
+  logits: 'last' | 'all';
+}
+
+/** The runtime inputs a forward pass reads, declared by `buildDecoderGraph`. */
+export interface DecoderInputs {
+  inputIds: Value;
+  attentionMask: Value;
+  positionIds: Value;
+  /** The additive causal/padding bias [batch, 1, seq, total_seq], computed once per graph. */
+  attentionBias: Value;
+  /** past_key_values.{i}.key|value per layer. */
+  past: { key: Value; value: Value }[];
+}
+
+/** What a forward pass returns: logits and each layer's present key/value cache. */
+export interface DecoderOutputs {
+  logits: Value;
+  present: { key: Value; value: Value }[];
+}
+
+/** One decoder architecture: one file per model_type family (gpt2.ts, llama.ts). */
+export interface Architecture<C extends DecoderConfig = DecoderConfig> {
+  /** The model_type values this architecture reads. */
+  modelTypes: readonly string[];
+  /** Reads config.json (unknown keys ignored); a UserError names a missing or bad key. */
+  normalizeConfig(raw: Record<string, unknown>): C;
+  /** Every parameter, Hugging Face names and layouts; a tied head has no lm_head.weight. */
+  parameters(cfg: C): ParamSpec[];
+  /** Fresh weights as transformers' `_init_weights` makes them, drawn from `rng`. */
+  init(cfg: C, rng: Random): Weights;
+  /** Emits the forward pass into `g`. */
+  forward(g: Graph, cfg: C, io: DecoderInputs, options: ForwardOptions): DecoderOutputs;
+}
+
+/** Declares the transformers.js inputs, runs the architecture's forward, declares the outputs. */
+export function buildDecoderGraph<C extends DecoderConfig>(
+  arch: Architecture<C>,
+  cfg: C,
+  options: ForwardOptions,
+): Graph {
+  const g = new Graph();
+  const inputIds = g.input('input_ids', 'int64', ['batch_size', 'seq']);
+  const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_seq']);
+  const positionIds = g.input('position_ids', 'int64', ['batch_size', 'seq']);
+  const past = Array.from({ length: cfg.numLayers }, (_, i) => ({
+    key: g.input(`past_key_values.${i}.key`, 'float32', ['batch_size', cfg.numKvHeads, 'past_seq', cfg.headDim]),
+    value: g.input(`past_key_values.${i}.value`, 'float32', ['batch_size', cfg.numKvHeads, 'past_seq', cfg.headDim]),
+  }));
+  const bias = attentionBias(g, '/model/attn_mask', inputIds, attentionMask);
+  const out = arch.forward(g, cfg, { inputIds, attentionMask, positionIds, attentionBias: bias, past }, options);
+  g.output(out.logits, 'logits', ['batch_size', options.logits === 'last' ? 1 : 'seq', cfg.vocabSize]);
+  out.present.forEach((p, i) => {
+    const shape = ['batch_size', cfg.numKvHeads, 'total_seq', cfg.headDim];
+    g.output(p.key, `present.${i}.key`, shape);
+    g.output(p.value, `present.${i}.value`, shape);
+  });
+  return g;
+}
+
+/** Fresh weights: `rule` picks, per parameter name, a normal draw or a constant fill. */
+export function initWeights(
+  params: ParamSpec[],
+  rng: Random,
+  rule: (name: string) => { kind: 'normal'; std: number } | { kind: 'fill'; value: number },
+): Weights {
+  const w: Weights = new Map();
+  for (const p of params) {
+    const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+    const r = rule(p.name);
+    if (r.kind === 'normal') rng.fillNormal(data, 0, r.std);
+    else if (r.value !== 0) data.fill(r.value);
+    w.set(p.name, { shape: p.shape, data });
+  }
+  return w;
+}
+
+/** Reads config keys with one-line errors naming the key and the model type. */
+export class ConfigReader {
+  constructor(
+    private readonly raw: Record<string, unknown>,
+    private readonly modelType: string,
+  ) {}
+
+  has(key: string): boolean {
+    return this.raw[key] !== undefined && this.raw[key] !== null;
+  }
+
+  /** A positive integer (sizes, counts). `fallback` undefined means required. */
+  int(key: string, fallback?: number): number {
+    const v = this.has(key) ? this.raw[key] : fallback;
+    if (v === undefined) throw new UserError(`${this.modelType} config.json lacks "${key}"; add it (a positive integer)`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new UserError(`${this.modelType} config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  /** A positive number (epsilons, theta, std-devs). */
+  number(key: string, fallback?: number): number {
+    const v = this.has(key) ? this.raw[key] : fallback;
+    if (v === undefined) throw new UserError(`${this.modelType} config.json lacks "${key}"; add it (a positive number)`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new UserError(`${this.modelType} config.json: "${key}" must be a positive number, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.has(key) ? this.raw[key] : fallback;
+    if (typeof v !== 'boolean') throw new UserError(`${this.modelType} config.json: "${key}" must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** A token id or list of ids (eos_token_id may be a list); null when absent. */
+  tokenIds(key: string): number | number[] | null {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return null;
+    const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+    if (ok(v) || (Array.isArray(v) && v.every(ok))) return v as number | number[];
+    throw new UserError(`${this.modelType} config.json: "${key}" must be a token id or a list of ids, got ${JSON.stringify(v)}`);
+  }
+
+  /** Throws unless `divisor` divides `value` (e.g. heads into hidden size). */
+  divisible(what: string, value: number, divisor: number, by: string): void {
+    if (value % divisor !== 0) {
+      throw new UserError(`${this.modelType} config.json: ${what} (${value}) is not divisible by ${by} (${divisor})`);
+    }
+  }
+}

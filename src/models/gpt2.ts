@@ -1,0 +1,178 @@
+/**
+ * GPT-2 (model_type "gpt2"): learned position embeddings, pre-LayerNorm blocks, fused q/k/v
+ * projection, GELU MLP, head tied to the token embeddings. Weights keep the Hugging Face
+ * GPT2LMHeadModel names; its Conv1D layers store weights as [in, out]. Node names follow the
+ * module paths (`/transformer/h.0/attn/c_attn/MatMul`).
+ */
+import type { Random } from '../core/random.js';
+import { UserError } from '../core/tool.js';
+import type { Graph, Value } from '../graph/builder.js';
+import { appendCache, attention, lastPosition, linearInOut, splitHeads } from '../graph/layers.js';
+import * as op from '../graph/ops.js';
+import {
+  ConfigReader,
+  initWeights,
+  type Architecture,
+  type DecoderConfig,
+  type DecoderInputs,
+  type DecoderOutputs,
+  type ForwardOptions,
+  type ParamSpec,
+} from './architecture.js';
+
+export interface Gpt2Config extends DecoderConfig {
+  modelType: 'gpt2';
+  /** MLP width (n_inner, default 4·n_embd). */
+  intermediateSize: number;
+  layerNormEpsilon: number;
+  /** 'tanh' for gelu_new / gelu_pytorch_tanh (GPT-2's own), 'none' for exact erf GELU. */
+  geluApproximate: 'tanh' | 'none';
+}
+
+const GELU: Record<string, 'tanh' | 'none'> = {
+  gelu_new: 'tanh',
+  gelu_pytorch_tanh: 'tanh',
+  gelu_fast: 'tanh',
+  gelu: 'none',
+};
+
+export function normalizeGpt2Config(raw: Record<string, unknown>): Gpt2Config {
+  const r = new ConfigReader(raw, 'gpt2');
+  const hiddenSize = r.int('n_embd', 768);
+  const numHeads = r.int('n_head', 12);
+  r.divisible('n_embd', hiddenSize, numHeads, 'n_head');
+  const activation = String(raw.activation_function ?? 'gelu_new');
+  const geluApproximate = GELU[activation];
+  if (!geluApproximate) {
+    throw new UserError(
+      `gpt2 config.json: activation_function "${activation}" is not supported; use one of ${Object.keys(GELU).join(', ')}`,
+    );
+  }
+  if (raw.scale_attn_by_inverse_layer_idx === true || raw.reorder_and_upcast_attn === true) {
+    throw new UserError('gpt2 config.json: scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported; set them to false');
+  }
+  return {
+    modelType: 'gpt2',
+    vocabSize: r.int('vocab_size', 50257),
+    hiddenSize,
+    numLayers: r.int('n_layer', 12),
+    numHeads,
+    numKvHeads: numHeads,
+    headDim: hiddenSize / numHeads,
+    maxPositions: r.int('n_positions', 1024),
+    intermediateSize: r.int('n_inner', 4 * hiddenSize),
+    layerNormEpsilon: r.number('layer_norm_epsilon', 1e-5),
+    geluApproximate,
+    tieWordEmbeddings: r.bool('tie_word_embeddings', true),
+    initializerRange: r.number('initializer_range', 0.02),
+    bosTokenId: r.tokenIds('bos_token_id') as number | null,
+    eosTokenId: r.tokenIds('eos_token_id'),
+  };
+}
+
+export function gpt2Parameters(cfg: Gpt2Config): ParamSpec[] {
+  const C = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  const params: ParamSpec[] = [
+    { name: 'transformer.wte.weight', shape: [cfg.vocabSize, C] },
+    { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C] },
+  ];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `transformer.h.${i}`;
+    params.push(
+      { name: `${p}.ln_1.weight`, shape: [C] },
+      { name: `${p}.ln_1.bias`, shape: [C] },
+      { name: `${p}.attn.c_attn.weight`, shape: [C, 3 * C] },
+      { name: `${p}.attn.c_attn.bias`, shape: [3 * C] },
+      { name: `${p}.attn.c_proj.weight`, shape: [C, C] },
+      { name: `${p}.attn.c_proj.bias`, shape: [C] },
+      { name: `${p}.ln_2.weight`, shape: [C] },
+      { name: `${p}.ln_2.bias`, shape: [C] },
+      { name: `${p}.mlp.c_fc.weight`, shape: [C, F] },
+      { name: `${p}.mlp.c_fc.bias`, shape: [F] },
+      { name: `${p}.mlp.c_proj.weight`, shape: [F, C] },
+      { name: `${p}.mlp.c_proj.bias`, shape: [C] },
+    );
+  }
+  params.push({ name: 'transformer.ln_f.weight', shape: [C] }, { name: 'transformer.ln_f.bias', shape: [C] });
+  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });
+  return params;
+}
+
+/**
+ * transformers' GPT2PreTrainedModel._init_weights: weights and embeddings normal(0, range),
+ * biases 0, LayerNorm γ=1 β=0, and every c_proj.weight (the residual-stream writers) scaled
+ * by 1/√(2·n_layer), as the GPT-2 paper prescribes.
+ */
+export function initGpt2(cfg: Gpt2Config, rng: Random) {
+  const std = cfg.initializerRange;
+  return initWeights(gpt2Parameters(cfg), rng, (name) => {
+    if (/\.ln_(1|2|f)\.weight$/.test(name)) return { kind: 'fill', value: 1 };
+    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
+    if (name.endsWith('c_proj.weight')) return { kind: 'normal', std: std / Math.sqrt(2 * cfg.numLayers) };
+    return { kind: 'normal', std };
+  });
+}
+
+/** One pre-LN block: h + attn(ln_1(h)), then + mlp(ln_2(·)). Returns the new residual and cache. */
+function block(g: Graph, i: number, cfg: Gpt2Config, h: Value, io: DecoderInputs, param: (name: string) => Value) {
+  const P = `/transformer/h.${i}`;
+  const w = (n: string) => param(`transformer.h.${i}.${n}`);
+  const C = cfg.hiddenSize;
+  const D = cfg.headDim;
+  const H = cfg.numHeads;
+
+  const a = op.layerNorm(g, `${P}/ln_1/LayerNormalization`, h, w('ln_1.weight'), w('ln_1.bias'), cfg.layerNormEpsilon);
+  const qkv = linearInOut(g, `${P}/attn/c_attn`, a, w('attn.c_attn.weight'), w('attn.c_attn.bias'));
+  const [q, k, v] = op.split(g, `${P}/attn/qkv/Split`, qkv, [C, C, C], -1);
+  const key = appendCache(g, `${P}/attn/present_key/Concat`, io.past[i].key, splitHeads(g, `${P}/attn/k`, k, H, D));
+  const value = appendCache(g, `${P}/attn/present_value/Concat`, io.past[i].value, splitHeads(g, `${P}/attn/v`, v, H, D));
+  const ctx = attention(g, `${P}/attn`, splitHeads(g, `${P}/attn/q`, q, H, D), key, value, io.attentionBias, cfg);
+  const attnOut = linearInOut(g, `${P}/attn/c_proj`, ctx, w('attn.c_proj.weight'), w('attn.c_proj.bias'));
+  const h1 = op.add(g, `${P}/attn/residual/Add`, h, attnOut);
+
+  const m = op.layerNorm(g, `${P}/ln_2/LayerNormalization`, h1, w('ln_2.weight'), w('ln_2.bias'), cfg.layerNormEpsilon);
+  const fc = linearInOut(g, `${P}/mlp/c_fc`, m, w('mlp.c_fc.weight'), w('mlp.c_fc.bias'));
+  const act = op.gelu(g, `${P}/mlp/act/Gelu`, fc, cfg.geluApproximate);
+  const mlpOut = linearInOut(g, `${P}/mlp/c_proj`, act, w('mlp.c_proj.weight'), w('mlp.c_proj.bias'));
+  return { h: op.add(g, `${P}/mlp/residual/Add`, h1, mlpOut), key, value };
+}
+
+export function gpt2Forward(g: Graph, cfg: Gpt2Config, io: DecoderInputs, options: ForwardOptions): DecoderOutputs {
+  const shapes = new Map(gpt2Parameters(cfg).map((p) => [p.name, p.shape]));
+  const param = (name: string) => g.param(name, shapes.get(name)!);
+  const wte = param('transformer.wte.weight');
+  const wpe = param('transformer.wpe.weight');
+  let h = op.add(
+    g,
+    '/transformer/embed/Add',
+    op.gather(g, '/transformer/wte/Gather', wte, io.inputIds),
+    op.gather(g, '/transformer/wpe/Gather', wpe, io.positionIds),
+  );
+  const present: DecoderOutputs['present'] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const out = block(g, i, cfg, h, io, param);
+    h = out.h;
+    present.push({ key: out.key, value: out.value });
+  }
+  if (options.logits === 'last') h = lastPosition(g, '/transformer/last_position', h);
+  h = op.layerNorm(
+    g,
+    '/transformer/ln_f/LayerNormalization',
+    h,
+    param('transformer.ln_f.weight'),
+    param('transformer.ln_f.bias'),
+    cfg.layerNormEpsilon,
+  );
+  const head = cfg.tieWordEmbeddings ? wte : param('lm_head.weight');
+  const headT = op.transpose(g, '/lm_head/Transpose', head, [1, 0]);
+  return { logits: op.matMul(g, '/lm_head/MatMul', h, headT), present };
+}
+
+export const gpt2: Architecture<Gpt2Config> = {
+  modelTypes: ['gpt2'],
+  normalizeConfig: normalizeGpt2Config,
+  parameters: gpt2Parameters,
+  init: initGpt2,
+  forward: gpt2Forward,
+};

@@ -1,0 +1,34 @@
+/**
+ * The architecture registry: config.json's model_type picks the file. SmolLM and TinyLlama
+ * checkpoints say model_type "llama", so they need no entry of their own.
+ */
+import { UserError } from '../core/tool.js';
+import type { Architecture, DecoderConfig } from './architecture.js';
+import { gpt2 } from './gpt2.js';
+import { llama } from './llama.js';
+import { mistral } from './mistral.js';
+import { qwen2 } from './qwen2.js';
+
+const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, llama, mistral, qwen2];
+
+/** Every model_type we can build, in registry order. */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
+
+/** The architecture for a config.json; a UserError names an unsupported model_type. */
+export function architectureFor(config: Record<string, unknown>): Architecture<DecoderConfig> {
+  const type = config.model_type;
+  if (typeof type !== 'string' || type === '') {
+    throw new UserError(`config.json has no "model_type"; expected one of ${SUPPORTED_MODEL_TYPES.join(', ')}`);
+  }
+  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(type));
+  if (!arch) {
+    throw new UserError(`model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
+  }
+  return arch;
+}
+
+/** The architecture and its normalised config, in one call. */
+export function resolveArchitecture(config: Record<string, unknown>): { arch: Architecture<DecoderConfig>; cfg: DecoderConfig } {
+  const arch = architectureFor(config);
+  return { arch, cfg: arch.normalizeConfig(config) };
+}

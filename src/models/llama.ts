@@ -1,0 +1,259 @@
+/**
+ * LLaMA (model_type "llama", also SmolLM and TinyLlama): RMSNorm pre-norm blocks, rotary
+ * positions (rope_theta, optional llama3 / linear scaling), grouped-query attention, SwiGLU
+ * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults.
+ * Weights keep Hugging Face names; Linear weights are [out, in].
+ */
+import type { Random } from '../core/random.js';
+import { UserError } from '../core/tool.js';
+import type { Graph, Value } from '../graph/builder.js';
+import {
+  appendCache,
+  applyRotary,
+  attention,
+  lastPosition,
+  linear,
+  rmsNorm,
+  rotaryTables,
+  splitHeads,
+  type RotaryTables,
+} from '../graph/layers.js';
+import * as op from '../graph/ops.js';
+import {
+  ConfigReader,
+  initWeights,
+  type Architecture,
+  type DecoderConfig,
+  type DecoderInputs,
+  type DecoderOutputs,
+  type ForwardOptions,
+  type ParamSpec,
+} from './architecture.js';
+
+/** rope_scaling, normalised: none, linear (positions / factor) or Llama 3's frequency bands. */
+export type RopeScaling =
+  | { type: 'none' }
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+
+export interface LlamaConfig extends DecoderConfig {
+  intermediateSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: RopeScaling;
+  /** Biases on q/k/v projections (attention_bias; always on for qwen2). */
+  qkvBias: boolean;
+  /** Bias on o_proj (attention_bias; off for qwen2). */
+  oBias: boolean;
+  mlpBias: boolean;
+  /** The embedding row zeroed at init (pad_token_id), if any. */
+  padTokenId: number | null;
+}
+
+/** Per-model_type defaults (transformers' config classes) and quirks. */
+export interface LlamaFamilyDefaults {
+  modelType: string;
+  vocabSize: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  tieWordEmbeddings: boolean;
+  /** qwen2: q/k/v always carry biases, o_proj never. */
+  qkvBiasAlways?: boolean;
+}
+
+export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
+  modelType: 'llama', vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
+};
+
+function ropeScaling(raw: unknown, modelType: string): RopeScaling {
+  if (raw === undefined || raw === null) return { type: 'none' };
+  const s = raw as Record<string, unknown>;
+  const type = String(s.rope_type ?? s.type ?? 'default');
+  const r = new ConfigReader(s, `${modelType} rope_scaling`);
+  if (type === 'default') return { type: 'none' };
+  if (type === 'linear') return { type: 'linear', factor: r.number('factor') };
+  if (type === 'llama3') {
+    return {
+      type: 'llama3',
+      factor: r.number('factor'),
+      lowFreqFactor: r.number('low_freq_factor'),
+      highFreqFactor: r.number('high_freq_factor'),
+      originalMaxPositions: r.int('original_max_position_embeddings'),
+    };
+  }
+  throw new UserError(`${modelType} config.json: rope_scaling type "${type}" is not supported; use none, linear or llama3`);
+}
+
+export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamilyDefaults = LLAMA_DEFAULTS): LlamaConfig {
+  const r = new ConfigReader(raw, d.modelType);
+  const hiddenSize = r.int('hidden_size', 4096);
+  const numHeads = r.int('num_attention_heads', 32);
+  const numKvHeads = r.int('num_key_value_heads', numHeads);
+  r.divisible('num_attention_heads', numHeads, numKvHeads, 'num_key_value_heads');
+  if (!r.has('head_dim')) r.divisible('hidden_size', hiddenSize, numHeads, 'num_attention_heads');
+  const headDim = r.int('head_dim', hiddenSize / numHeads);
+  if (headDim % 2 !== 0) throw new UserError(`${d.modelType} config.json: head_dim (${headDim}) must be even for rotary embeddings`);
+  const act = String(raw.hidden_act ?? 'silu');
+  if (act !== 'silu') throw new UserError(`${d.modelType} config.json: hidden_act "${act}" is not supported; use silu`);
+  const attentionBias = r.bool('attention_bias', false);
+  const pad = r.tokenIds('pad_token_id');
+  return {
+    modelType: d.modelType,
+    vocabSize: r.int('vocab_size', d.vocabSize),
+    hiddenSize,
+    numLayers: r.int('num_hidden_layers', 32),
+    numHeads,
+    numKvHeads,
+    headDim,
+    maxPositions: r.int('max_position_embeddings', d.maxPositions),
+    intermediateSize: r.int('intermediate_size', 11008),
+    rmsNormEps: r.number('rms_norm_eps', d.rmsNormEps),
+    ropeTheta: r.number('rope_theta', d.ropeTheta),
+    ropeScaling: ropeScaling(raw.rope_scaling, d.modelType),
+    qkvBias: d.qkvBiasAlways ? true : attentionBias,
+    oBias: d.qkvBiasAlways ? false : attentionBias,
+    mlpBias: r.bool('mlp_bias', false),
+    tieWordEmbeddings: r.bool('tie_word_embeddings', d.tieWordEmbeddings),
+    initializerRange: r.number('initializer_range', 0.02),
+    bosTokenId: r.tokenIds('bos_token_id') as number | null,
+    eosTokenId: r.tokenIds('eos_token_id'),
+    padTokenId: typeof pad === 'number' ? pad : null,
+  };
+}
+
+/**
+ * RoPE inverse frequencies θ_i = theta^(−2i/D), with rope_scaling applied as transformers'
+ * `_compute_llama3_parameters` does: long wavelengths slowed by `factor`, short ones kept,
+ * the band between interpolated smoothly.
+ */
+export function ropeInverseFrequencies(cfg: LlamaConfig): Float32Array {
+  const D = cfg.headDim;
+  const out = new Float32Array(D / 2);
+  const s = cfg.ropeScaling;
+  for (let i = 0; i < D / 2; i++) {
+    let f = 1 / Math.pow(cfg.ropeTheta, (2 * i) / D);
+    if (s.type === 'linear') f /= s.factor;
+    else if (s.type === 'llama3') {
+      const wavelen = (2 * Math.PI) / f;
+      const lowFreqWavelen = s.originalMaxPositions / s.lowFreqFactor;
+      const highFreqWavelen = s.originalMaxPositions / s.highFreqFactor;
+      if (wavelen > lowFreqWavelen) f /= s.factor;
+      else if (wavelen >= highFreqWavelen) {
+        const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+        f = (1 - smooth) * (f / s.factor) + smooth * f;
+      }
+    }
+    out[i] = f;
+  }
+  return out;
+}
+
+export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
+  const C = cfg.hiddenSize;
+  const Q = cfg.numHeads * cfg.headDim;
+  const KV = cfg.numKvHeads * cfg.headDim;
+  const F = cfg.intermediateSize;
+  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C] }];
+  const lin = (name: string, out: number, inp: number, bias: boolean) => {
+    params.push({ name: `${name}.weight`, shape: [out, inp] });
+    if (bias) params.push({ name: `${name}.bias`, shape: [out] });
+  };
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    params.push({ name: `${p}.input_layernorm.weight`, shape: [C] });
+    lin(`${p}.self_attn.q_proj`, Q, C, cfg.qkvBias);
+    lin(`${p}.self_attn.k_proj`, KV, C, cfg.qkvBias);
+    lin(`${p}.self_attn.v_proj`, KV, C, cfg.qkvBias);
+    lin(`${p}.self_attn.o_proj`, C, Q, cfg.oBias);
+    params.push({ name: `${p}.post_attention_layernorm.weight`, shape: [C] });
+    lin(`${p}.mlp.gate_proj`, F, C, cfg.mlpBias);
+    lin(`${p}.mlp.up_proj`, F, C, cfg.mlpBias);
+    lin(`${p}.mlp.down_proj`, C, F, cfg.mlpBias);
+  }
+  params.push({ name: 'model.norm.weight', shape: [C] });
+  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });
+  return params;
+}
+
+/**
+ * transformers' LlamaPreTrainedModel._init_weights: Linear and Embedding weights
+ * normal(0, initializer_range), biases 0, RMSNorm γ = 1, the padding token's embedding row 0.
+ */
+export function initLlama(cfg: LlamaConfig, rng: Random) {
+  const w = initWeights(llamaParameters(cfg), rng, (name) => {
+    if (name.endsWith('norm.weight')) return { kind: 'fill', value: 1 };
+    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
+    return { kind: 'normal', std: cfg.initializerRange };
+  });
+  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
+    const C = cfg.hiddenSize;
+    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * C, (cfg.padTokenId + 1) * C);
+  }
+  return w;
+}
+
+type Param = (name: string) => Value;
+const maybe = (param: Param, name: string, present: boolean) => (present ? param(name) : undefined);
+
+function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: DecoderInputs, rope: RotaryTables, param: Param) {
+  const P = `/model/layers.${i}/self_attn`;
+  const n = `model.layers.${i}.self_attn`;
+  const proj = (name: string, bias: boolean) => linear(g, `${P}/${name}`, x, param(`${n}.${name}.weight`), maybe(param, `${n}.${name}.bias`, bias));
+  const { numHeads: H, numKvHeads: Hkv, headDim: D } = cfg;
+  const q = applyRotary(g, `${P}/q_rotary`, splitHeads(g, `${P}/q`, proj('q_proj', cfg.qkvBias), H, D), rope);
+  const k = applyRotary(g, `${P}/k_rotary`, splitHeads(g, `${P}/k`, proj('k_proj', cfg.qkvBias), Hkv, D), rope);
+  const v = splitHeads(g, `${P}/v`, proj('v_proj', cfg.qkvBias), Hkv, D);
+  const key = appendCache(g, `${P}/present_key/Concat`, io.past[i].key, k);
+  const value = appendCache(g, `${P}/present_value/Concat`, io.past[i].value, v);
+  const ctx = attention(g, P, q, key, value, io.attentionBias, cfg);
+  const out = linear(g, `${P}/o_proj`, ctx, param(`${n}.o_proj.weight`), maybe(param, `${n}.o_proj.bias`, cfg.oBias));
+  return { out, key, value };
+}
+
+/** SwiGLU: down(silu(gate(x)) · up(x)), silu(z) = z·σ(z). */
+function mlp(g: Graph, i: number, cfg: LlamaConfig, x: Value, param: Param): Value {
+  const P = `/model/layers.${i}/mlp`;
+  const n = `model.layers.${i}.mlp`;
+  const proj = (name: string, input: Value) =>
+    linear(g, `${P}/${name}`, input, param(`${n}.${name}.weight`), maybe(param, `${n}.${name}.bias`, cfg.mlpBias));
+  const gate = proj('gate_proj', x);
+  const silu = op.mul(g, `${P}/act/Mul`, gate, op.sigmoid(g, `${P}/act/Sigmoid`, gate));
+  return proj('down_proj', op.mul(g, `${P}/gate_up/Mul`, silu, proj('up_proj', x)));
+}
+
+export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, options: ForwardOptions): DecoderOutputs {
+  const shapes = new Map(llamaParameters(cfg).map((p) => [p.name, p.shape]));
+  const param = (name: string) => g.param(name, shapes.get(name)!);
+  const embed = param('model.embed_tokens.weight');
+  let h = op.gather(g, '/model/embed_tokens/Gather', embed, io.inputIds);
+  const rope = rotaryTables(g, '/model/rotary_emb', io.positionIds, ropeInverseFrequencies(cfg));
+  const present: DecoderOutputs['present'] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const L = `/model/layers.${i}`;
+    const n = `model.layers.${i}`;
+    const a = rmsNorm(g, `${L}/input_layernorm`, h, param(`${n}.input_layernorm.weight`), cfg.rmsNormEps);
+    const attn = selfAttention(g, i, cfg, a, io, rope, param);
+    h = op.add(g, `${L}/self_attn/residual/Add`, h, attn.out);
+    const m = rmsNorm(g, `${L}/post_attention_layernorm`, h, param(`${n}.post_attention_layernorm.weight`), cfg.rmsNormEps);
+    h = op.add(g, `${L}/mlp/residual/Add`, h, mlp(g, i, cfg, m, param));
+    present.push({ key: attn.key, value: attn.value });
+  }
+  if (options.logits === 'last') h = lastPosition(g, '/model/last_position', h);
+  h = rmsNorm(g, '/model/norm', h, param('model.norm.weight'), cfg.rmsNormEps);
+  const head = cfg.tieWordEmbeddings ? embed : param('lm_head.weight');
+  return { logits: linear(g, '/lm_head', h, head), present };
+}
+
+/** An architecture for one LLaMA-family model_type, differing only in config defaults. */
+export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaConfig> {
+  return {
+    modelTypes: [defaults.modelType],
+    normalizeConfig: (raw) => normalizeLlamaConfig(raw, defaults),
+    parameters: llamaParameters,
+    init: initLlama,
+    forward: llamaForward,
+  };
+}
+
+export const llama = llamaFamily(LLAMA_DEFAULTS);

@@ -1,0 +1,15 @@
+/**
+ * Qwen2 (model_type "qwen2"): the LLaMA architecture whose q/k/v projections always carry
+ * biases (o_proj never does), with Qwen2Config's defaults.
+ */
+import { llamaFamily } from './llama.js';
+
+export const qwen2 = llamaFamily({
+  modelType: 'qwen2',
+  vocabSize: 151936,
+  maxPositions: 32768,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  tieWordEmbeddings: false,
+  qkvBiasAlways: true,
+});
