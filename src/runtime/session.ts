@@ -28,7 +28,7 @@ export function ortError(err: unknown, doing: string): UserError {
   const raw = err instanceof Error ? err.message : String(err);
   let reason = 'the runtime rejected the model or its inputs';
   if (/bad_alloc|Failed to allocate|out of memory/i.test(raw)) reason = 'out of memory; try a smaller model or a shorter sequence';
-  else if (/indices? .*out of (bounds|range)|out of range/i.test(raw)) reason = 'an index is out of range (token id or position too large)';
+  else if (/out of (data )?bounds|out of range/i.test(raw)) reason = 'an index is out of range (token id or position too large)';
   else if (/invalid dimensions|Invalid rank|shape/i.test(raw)) reason = 'input shapes do not match the model';
   return new UserError(`onnxruntime failed while ${doing}: ${reason} (run with --debug for details)`, { cause: err });
 }

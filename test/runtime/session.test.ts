@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/core/tool.js';
+import type { Gpt2Config } from '../../src/models/gpt2.js';
+import { ropeInverseFrequencies, type LlamaConfig } from '../../src/models/llama.js';
+import { gpt2Reference, llamaReference } from '../../src/models/reference.js';
+import { argmax } from '../../src/runtime/sampling.js';
+import { DecoderSession, ortError } from '../../src/runtime/session.js';
+import { TINY_CONFIGS, maxAbsDiff, tinyModel } from '../models/tiny.js';
+
+const PROMPT = [5, 12, 0, 33, 8];
+const STEPS = 10;
+
+function referenceLogits(m: ReturnType<typeof tinyModel>, ids: number[]): Float32Array {
+  if (m.cfg.modelType === 'gpt2') return gpt2Reference(m.cfg as Gpt2Config, m.weights, ids);
+  const cfg = m.cfg as LlamaConfig;
+  return llamaReference(cfg, m.weights, ids, ropeInverseFrequencies(cfg));
+}
+
+describe('DecoderSession KV-cache decoding', () => {
+  for (const [label, raw] of Object.entries(TINY_CONFIGS)) {
+    it(`${label}: prefill + token-by-token equals full recomputation, greedy matches the reference`, async () => {
+      const m = tinyModel(raw, 7);
+      const V = m.cfg.vocabSize;
+      const cached = await DecoderSession.create(m.arch, m.cfg, m.weights, { threads: 1 });
+      const full = await DecoderSession.create(m.arch, m.cfg, m.weights, { logits: 'all', threads: 1 });
+
+      const ids = [...PROMPT];
+      let logits = await cached.prefill(ids);
+      expect(logits.length).toBe(V);
+      for (let s = 0; s < STEPS; s++) {
+        // Full recomputation without a cache: the last row of all-position logits.
+        const all = await full.prefill(ids);
+        expect(maxAbsDiff(logits, all.subarray((ids.length - 1) * V))).toBeLessThan(1e-4);
+        const ref = referenceLogits(m, ids).subarray((ids.length - 1) * V);
+        expect(argmax(logits)).toBe(argmax(ref));
+        ids.push(argmax(logits));
+        logits = await cached.step(ids[ids.length - 1]);
+        expect(cached.pastLength).toBe(ids.length);
+      }
+      await cached.release();
+      await full.release();
+    });
+  }
+
+  it('prefill in chunks equals one prefill (a multi-token step with a past)', async () => {
+    const m = tinyModel(TINY_CONFIGS['llama (GQA, untied)'], 3);
+    const s = await DecoderSession.create(m.arch, m.cfg, m.weights, { logits: 'all', threads: 1 });
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+    const whole = await s.prefill(ids);
+    const first = await s.prefill(ids.slice(0, 3));
+    const rest = await s.step(ids.slice(3));
+    const V = m.cfg.vocabSize;
+    expect(maxAbsDiff(first, whole.subarray(0, 3 * V))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(rest, whole.subarray(3 * V))).toBeLessThan(1e-5);
+    await s.release();
+  });
+
+  it('rejects bad input with one-line UserErrors before ORT sees it', async () => {
+    const m = tinyModel(TINY_CONFIGS['gpt2 (tied)']);
+    const s = await DecoderSession.create(m.arch, m.cfg, m.weights, { threads: 1 });
+    await expect(s.prefill([])).rejects.toThrow(/non-empty prompt/);
+    await expect(s.prefill([1, 61])).rejects.toThrow(/token id 61 is outside the model's vocabulary \(0\.\.60\)/);
+    await expect(s.prefill(new Array(65).fill(1))).rejects.toThrow(/past the model's 64 positions/);
+    await s.release();
+  });
+
+  it('refuses weights that disagree with the config, naming the tensor', async () => {
+    const m = tinyModel(TINY_CONFIGS['gpt2 (tied)']);
+    m.weights.set('transformer.h.1.mlp.c_fc.weight', { shape: [32, 64], data: new Float32Array(32 * 64) });
+    await expect(DecoderSession.create(m.arch, m.cfg, m.weights)).rejects.toThrow(
+      /transformer\.h\.1\.mlp\.c_fc\.weight has shape \[32,64\] but config\.json implies \[32,128\]/,
+    );
+    const fresh = tinyModel(TINY_CONFIGS['gpt2 (tied)']);
+    fresh.weights.delete('transformer.ln_f.bias');
+    await expect(DecoderSession.create(fresh.arch, fresh.cfg, fresh.weights)).rejects.toThrow(/lack transformer\.ln_f\.bias/);
+  });
+
+  it('wraps ORT messages without leaking node names', () => {
+    const e = ortError(
+      new Error("Non-zero status code returned while running Gather node. Name:'/transformer/wte/Gather' Status Message: indices element out of data bounds"),
+      'running the model',
+    );
+    expect(e).toBeInstanceOf(UserError);
+    expect(e.message).not.toMatch(/transformer|Gather/);
+    expect(e.message).toMatch(/out of range/);
+    expect(e.message.split('\n')).toHaveLength(1);
+  });
+});
