@@ -113,7 +113,7 @@ export class Graph {
    * the same small constant used in every layer is stored once.
    */
   constant(dtype: DType, shape: number[], data: ConstantData, name?: string): Value {
-    const key = name ?? `/const/${dtype}/${shape.length ? `[${shape}]:` : ''}[${Array.from(data as ArrayLike<number | bigint>).join(',')}]`;
+    const key = name ?? constantName(dtype, shape, data);
     const existing = this.constants.get(key);
     if (existing) {
       if (existing.value.dtype !== dtype || !sameData(existing.data, data)) {
@@ -182,6 +182,14 @@ export class Graph {
     if (this.names.has(name)) throw new Error(`duplicate tensor name ${name}`);
     this.names.add(name);
   }
+}
+
+/** `/const/float32/0.5` (scalar), `/const/int64/[0,2,1,3]` (1-D), `/const/int64/[2,2]:[1,0,0,1]`. */
+function constantName(dtype: DType, shape: number[], data: ConstantData): string {
+  const values = Array.from(data as ArrayLike<number | bigint>).join(',');
+  if (shape.length === 0) return `/const/${dtype}/${values}`;
+  if (shape.length === 1) return `/const/${dtype}/[${values}]`;
+  return `/const/${dtype}/[${shape}]:[${values}]`;
 }
 
 function sameData(a: ConstantData, b: ConstantData): boolean {
