@@ -124,9 +124,10 @@ export function initWeights(
 
 /** Reads config keys with one-line errors naming the key and the model type. */
 export class ConfigReader {
+  /** `where` names the object in messages: 'llama config.json', 'llama config.json rope_scaling'. */
   constructor(
     private readonly raw: Record<string, unknown>,
-    private readonly modelType: string,
+    private readonly where: string,
   ) {}
 
   has(key: string): boolean {
@@ -136,9 +137,9 @@ export class ConfigReader {
   /** A positive integer (sizes, counts). `fallback` undefined means required. */
   int(key: string, fallback?: number): number {
     const v = this.has(key) ? this.raw[key] : fallback;
-    if (v === undefined) throw new UserError(`${this.modelType} config.json lacks "${key}"; add it (a positive integer)`);
+    if (v === undefined) throw new UserError(`${this.where} lacks "${key}"; add it (a positive integer)`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new UserError(`${this.modelType} config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+      throw new UserError(`${this.where}: "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
     }
     return v;
   }
@@ -146,16 +147,16 @@ export class ConfigReader {
   /** A positive number (epsilons, theta, std-devs). */
   number(key: string, fallback?: number): number {
     const v = this.has(key) ? this.raw[key] : fallback;
-    if (v === undefined) throw new UserError(`${this.modelType} config.json lacks "${key}"; add it (a positive number)`);
+    if (v === undefined) throw new UserError(`${this.where} lacks "${key}"; add it (a positive number)`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw new UserError(`${this.modelType} config.json: "${key}" must be a positive number, got ${JSON.stringify(v)}`);
+      throw new UserError(`${this.where}: "${key}" must be a positive number, got ${JSON.stringify(v)}`);
     }
     return v;
   }
 
   bool(key: string, fallback: boolean): boolean {
     const v = this.has(key) ? this.raw[key] : fallback;
-    if (typeof v !== 'boolean') throw new UserError(`${this.modelType} config.json: "${key}" must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') throw new UserError(`${this.where}: "${key}" must be true or false, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -165,13 +166,13 @@ export class ConfigReader {
     if (v === undefined || v === null) return null;
     const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
     if (ok(v) || (Array.isArray(v) && v.every(ok))) return v as number | number[];
-    throw new UserError(`${this.modelType} config.json: "${key}" must be a token id or a list of ids, got ${JSON.stringify(v)}`);
+    throw new UserError(`${this.where}: "${key}" must be a token id or a list of ids, got ${JSON.stringify(v)}`);
   }
 
   /** Throws unless `divisor` divides `value` (e.g. heads into hidden size). */
   divisible(what: string, value: number, divisor: number, by: string): void {
     if (value % divisor !== 0) {
-      throw new UserError(`${this.modelType} config.json: ${what} (${value}) is not divisible by ${by} (${divisor})`);
+      throw new UserError(`${this.where}: ${what} (${value}) is not divisible by ${by} (${divisor})`);
     }
   }
 }

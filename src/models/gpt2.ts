@@ -37,7 +37,7 @@ const GELU: Record<string, 'tanh' | 'none'> = {
 };
 
 export function normalizeGpt2Config(raw: Record<string, unknown>): Gpt2Config {
-  const r = new ConfigReader(raw, 'gpt2');
+  const r = new ConfigReader(raw, 'gpt2 config.json');
   const hiddenSize = r.int('n_embd', 768);
   const numHeads = r.int('n_head', 12);
   r.divisible('n_embd', hiddenSize, numHeads, 'n_head');

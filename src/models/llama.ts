@@ -70,7 +70,7 @@ function ropeScaling(raw: unknown, modelType: string): RopeScaling {
   if (raw === undefined || raw === null) return { type: 'none' };
   const s = raw as Record<string, unknown>;
   const type = String(s.rope_type ?? s.type ?? 'default');
-  const r = new ConfigReader(s, `${modelType} rope_scaling`);
+  const r = new ConfigReader(s, `${modelType} config.json rope_scaling`);
   if (type === 'default') return { type: 'none' };
   if (type === 'linear') return { type: 'linear', factor: r.number('factor') };
   if (type === 'llama3') {
@@ -86,7 +86,7 @@ function ropeScaling(raw: unknown, modelType: string): RopeScaling {
 }
 
 export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamilyDefaults = LLAMA_DEFAULTS): LlamaConfig {
-  const r = new ConfigReader(raw, d.modelType);
+  const r = new ConfigReader(raw, `${d.modelType} config.json`);
   const hiddenSize = r.int('hidden_size', 4096);
   const numHeads = r.int('num_attention_heads', 32);
   const numKvHeads = r.int('num_key_value_heads', numHeads);
