@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../core/tool.js';
 import { writeOnnx } from '../graph/onnx-writer.js';
 import { buildDecoderGraph, type Architecture, type DecoderConfig } from '../models/architecture.js';
+import { resolveArchitecture } from '../models/index.js';
 import type { Weights } from '../models/tensor.js';
 
 export interface DecoderSessionOptions {
@@ -73,6 +74,12 @@ export class DecoderSession {
       throw ortError(err, 'loading the model');
     }
     return new DecoderSession(session, cfg, logits);
+  }
+
+  /** The same from a config.json object: its model_type picks the architecture. */
+  static async fromConfig(config: Record<string, unknown>, weights: Weights, options: DecoderSessionOptions = {}): Promise<DecoderSession> {
+    const { arch, cfg } = resolveArchitecture(config);
+    return DecoderSession.create(arch, cfg, weights, options);
   }
 
   /** Tokens in the KV cache. */

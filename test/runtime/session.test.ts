@@ -86,3 +86,45 @@ describe('DecoderSession KV-cache decoding', () => {
     expect(e.message.split('\n')).toHaveLength(1);
   });
 });
+
+describe('attention_mask with padding (batch 2, raw graph)', () => {
+  it('left-padded rows give the same logits as the unpadded sequence', async () => {
+    const ort = await import('onnxruntime-node');
+    const { writeOnnx } = await import('../../src/graph/onnx-writer.js');
+    const { buildDecoderGraph } = await import('../../src/models/architecture.js');
+    const m = tinyModel(TINY_CONFIGS['llama (GQA, untied)'], 11);
+    const { numLayers, numKvHeads, headDim, vocabSize: V } = m.cfg;
+    const bytes = writeOnnx(buildDecoderGraph(m.arch, m.cfg, { logits: 'all' }), { weights: m.weights });
+    const session = await ort.InferenceSession.create(bytes);
+    const i64 = (xs: number[]) => BigInt64Array.from(xs, BigInt);
+    // Row 0: five real tokens; row 1: two pads then three real tokens (positions restart at 0).
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+      input_ids: new ort.Tensor('int64', i64([4, 9, 2, 7, 1, 0, 0, 6, 3, 8]), [2, 5]),
+      attention_mask: new ort.Tensor('int64', i64([1, 1, 1, 1, 1, 0, 0, 1, 1, 1]), [2, 5]),
+      position_ids: new ort.Tensor('int64', i64([0, 1, 2, 3, 4, 0, 0, 0, 1, 2]), [2, 5]),
+    };
+    for (let i = 0; i < numLayers; i++) {
+      for (const kv of ['key', 'value']) {
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [2, numKvHeads, 0, headDim]);
+      }
+    }
+    const batched = (await session.run(feeds)).logits.data as Float32Array;
+    const single = await DecoderSession.create(m.arch, m.cfg, m.weights, { logits: 'all', threads: 1 });
+    const row0 = await single.prefill([4, 9, 2, 7, 1]);
+    const row1 = await single.prefill([6, 3, 8]);
+    expect(maxAbsDiff(batched.subarray(0, 5 * V), row0)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(batched.subarray(7 * V, 10 * V), row1)).toBeLessThan(1e-4);
+    expect(batched.every(Number.isFinite)).toBe(true);
+    await single.release();
+    await session.release();
+  });
+
+  it('fromConfig picks the architecture from model_type', async () => {
+    const raw = TINY_CONFIGS['qwen2 (q/k/v bias)'];
+    const m = tinyModel(raw, 2);
+    const s = await DecoderSession.fromConfig(raw, m.weights, { threads: 1 });
+    expect(s.config.modelType).toBe('qwen2');
+    expect((await s.prefill([1, 2, 3])).length).toBe(m.cfg.vocabSize);
+    await s.release();
+  });
+});
