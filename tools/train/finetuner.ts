@@ -1,0 +1,35 @@
+import { arg, defineTool } from '../../src/core/tool.js';
+import { deviceArg, notAvailableYet, requireCpu } from '../shared.js';
+
+export default defineTool({
+  summary: 'Fine-tune the model on the dataset (AdamW, warmup + decay, checkpoints, resume)',
+  description:
+    'Packs the dataset into blocks of max_seq_length tokens and trains every parameter.\n' +
+    'Ctrl-C stops cleanly at a loadable checkpoint; --resume continues from it.',
+  args: {
+    model_path: arg.modelIn(),
+    dataset_path: arg.datasetIn(),
+    output_model_path: arg.modelOut(),
+    num_train_epochs: arg.number(3, 'passes over the training split', { gt: 0 }),
+    batch_size: arg.integer(8, 'sequences per micro-batch', { min: 1 }),
+    learning_rate: arg.number(5e-5, 'peak learning rate', { gt: 0 }),
+    max_seq_length: arg.integer(512, 'tokens per training sequence', { min: 2 }),
+    max_steps: arg.optionalInteger('stop after this many optimizer steps (default: the epochs decide)', { min: 1 }),
+    warmup_steps: arg.integer(0, 'linear warmup steps', { min: 0 }),
+    lr_scheduler: arg.choice(['cosine', 'linear', 'constant'] as const, 'linear', 'decay after warmup'),
+    weight_decay: arg.number(0, 'AdamW weight decay', { min: 0 }),
+    grad_clip: arg.number(1, 'clip the global gradient norm to this (0 = off)', { min: 0 }),
+    grad_accum: arg.integer(1, 'micro-batches per optimizer step', { min: 1 }),
+    eval_every: arg.integer(0, 'evaluate every N steps (0 = at the end of each epoch)', { min: 0 }),
+    save_every: arg.integer(0, 'checkpoint every N steps (0 = at the end of each epoch)', { min: 0 }),
+    seed: arg.seed(),
+    text_column: arg.optionalString('dataset column holding the text (default: "text" or the only string column)'),
+    val_fraction: arg.number(0.05, 'held-out fraction when the dataset has no validation split', { min: 0, max: 0.5 }),
+    resume: arg.boolean(false, 'continue from the checkpoint in output_model_path'),
+    device: deviceArg(),
+  },
+  async run(_ctx, args) {
+    requireCpu(args.device);
+    throw notAvailableYet('train/finetuner', 4);
+  },
+});
