@@ -7,7 +7,7 @@ export default defineTool({
   args: {
     model_path: arg.modelIn(),
     dataset_path: arg.datasetIn(),
-    max_tokens: arg.optionalInteger('score at most this many tokens (default: all)', { min: 2 }),
+    max_tokens: arg.optionalInteger('score at most this many tokens (none: all)', { min: 2 }),
   },
   async run() {
     throw notAvailableYet('eval/perplexity', 3);

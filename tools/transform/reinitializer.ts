@@ -4,7 +4,7 @@ import { notAvailableYet } from '../shared.js';
 /** The architectures src/models/ builds; kept literal so importing this module stays cheap. */
 const modelType: ArgSpec<string | null> = {
   kind: 'choice', default: null, choices: ['gpt2', 'llama', 'mistral', 'qwen2'],
-  help: 'architecture of the new model (default: the current model\'s)',
+  help: 'architecture of the new model (none: the current model\'s)',
 };
 
 export default defineTool({
@@ -16,7 +16,7 @@ export default defineTool({
   args: {
     model_path: arg.modelIn(),
     output_model_path: arg.modelOut(),
-    num_layers: arg.optionalInteger('number of layers (default: unchanged)', { min: 1 }),
+    num_layers: arg.optionalInteger('number of layers (none: unchanged)', { min: 1 }),
     model_type: modelType,
     hidden_size: arg.optionalInteger('width of the residual stream', { min: 1 }),
     num_heads: arg.optionalInteger('attention heads', { min: 1 }),
