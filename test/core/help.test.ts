@@ -29,7 +29,7 @@ describe('toolHelp', () => {
     const qText = toolHelp(q.name, q.def);
     expect(qText).toContain("[default: <AUTO> = the state's output_model_path or a new .smolbox/<uuid>/]");
     expect(qText).toMatch(/--precision 4\|8\|16 +.*\[default: 8\]/);
-    expect(qText).toMatch(/--layer_types Linear\|Conv1D\|Embedding,… +.*\[default: Linear\]/);
+    expect(qText).toMatch(/--layer_types Linear\|Conv1D\|Embedding,…\s+.*\[default: Linear\]/);
   });
 
   it('notes required flags and empty tools', () => {
