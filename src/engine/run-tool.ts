@@ -1,0 +1,186 @@
+/**
+ * Runs one tool step, the same way for the one-shot CLI and the workbench's worker:
+ *
+ *   prepare: load the tool → parse argv → read the state → resolve <AUTO> paths → draw seeds
+ *            → make the output directories. Any failure here is a usage error: nothing ran,
+ *            the state is untouched and no history line is written.
+ *   run:     the tool's run() with a ToolContext, events going to the sink.
+ *   record:  success → state changes + next_state under the lock, output hashes, one history
+ *            record; failure or cancel → one history record, the state as it was, and a fresh
+ *            output directory left empty by the tool removed again.
+ */
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { emitterFor, type ToolEvent, type ToolResult } from '../core/events.js';
+import { toolHelp } from '../core/help.js';
+import { appendHistory, hashDirectory, type HistoryRecord } from '../core/history.js';
+import { parseArgs } from '../core/parse-args.js';
+import { type LoadedTool, loadTool } from '../core/registry.js';
+import { resolvePathArgs } from '../core/resolve.js';
+import { nextState, readState, type SmolboxState, updateState } from '../core/state.js';
+import { type ToolContext, UserError } from '../core/tool.js';
+
+export interface RunToolOptions {
+  /** The directory holding (or to hold) `.smolbox/`. */
+  cwd: string;
+  /** Receives every event: the tool's own, then one `result` or `error`. */
+  sink: (event: ToolEvent) => void;
+  /** Aborting it cancels the tool (Ctrl-C, SIGTERM, the workbench's cancel). */
+  signal?: AbortSignal;
+  /** Output goes to a machine (--json). */
+  json?: boolean;
+  /** Engine services handed to the tool as `ctx.engine` (the workbench's model cache). */
+  engine?: unknown;
+  /** User preferences handed to the tool as `ctx.config`. */
+  config?: Readonly<Record<string, unknown>>;
+  /** Environment for finding user tools (SMOLBOX_TOOLS_PATH); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunToolOutcome {
+  ok: boolean;
+  result?: ToolResult;
+  /** The one-line message shown for a failure. */
+  error?: string;
+  /**
+   * Why it failed: `usage` before the tool ran (bad flag, unknown tool, unset path — nothing
+   * recorded), `run` inside the tool, `cancelled` when the signal was aborted.
+   */
+  failure?: 'usage' | 'run' | 'cancelled';
+  /** `--help` was asked for: result.message holds the usage text and nothing ran. */
+  help?: boolean;
+}
+
+/** Everything the run needs, decided before the tool starts. */
+interface Prepared {
+  tool: LoadedTool;
+  action: string;
+  values: Record<string, unknown>;
+  state: SmolboxState;
+  stateChanges: Partial<SmolboxState>;
+  /** Output directories this step created, to remove again if the tool leaves them empty. */
+  created: string[];
+}
+
+/** A state for a directory smox has not touched yet; written only if the tool succeeds. */
+function blankState(): SmolboxState {
+  const now = new Date().toISOString();
+  return { model_path: null, output_model_path: null, dataset_path: null, output_dataset_path: null, created_at: now, updated_at: now };
+}
+
+/** The output-path arguments of a tool (`resolves.direction === 'out'`) with their values. */
+function outputDirs(tool: LoadedTool, values: Record<string, unknown>, cwd: string): [string, string][] {
+  return Object.entries(tool.def.args)
+    .filter(([name, spec]) => spec.resolves?.direction === 'out' && typeof values[name] === 'string' && values[name] !== '')
+    .map(([name]) => [name, path.resolve(cwd, values[name] as string)]);
+}
+
+async function prepare(name: string, argv: readonly string[], opts: RunToolOptions): Promise<Prepared | { help: string }> {
+  const tool = await loadTool(name, opts.env);
+  const parsed = parseArgs(tool.def, argv);
+  if (parsed.help) return { help: toolHelp(tool.name, tool.def) };
+  const state = readState(opts.cwd) ?? blankState();
+  const { values, stateChanges } = resolvePathArgs(tool.def.args, parsed.values, state, opts.cwd);
+  for (const [argName, spec] of Object.entries(tool.def.args)) {
+    // Drawn here, not in the tool, so the history records the seed that made the output.
+    if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);
+  }
+  const created: string[] = [];
+  for (const [, dir] of outputDirs(tool, values, opts.cwd)) {
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      created.push(dir);
+    }
+  }
+  return { tool, action: parsed.action, values, state, stateChanges, created };
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+function describeFailure(err: unknown, toolName: string): { message: string; detail?: string } {
+  if (err instanceof UserError) return { message: err.message, detail: err.stack };
+  if (err instanceof Error) return { message: `${toolName}: ${err.message.split('\n')[0]}`, detail: err.stack };
+  return { message: `${toolName}: ${String(err)}` };
+}
+
+/** Runs `smox <name> <argv…>`: see the file comment for the three phases. */
+export async function runTool(name: string, argv: readonly string[], opts: RunToolOptions): Promise<RunToolOutcome> {
+  const signal = opts.signal ?? new AbortController().signal;
+  let prep: Prepared;
+  try {
+    const p = await prepare(name, argv, opts);
+    if ('help' in p) {
+      const result = { message: p.help };
+      opts.sink({ type: 'result', result });
+      return { ok: true, help: true, result };
+    }
+    prep = p;
+  } catch (err) {
+    const { message, detail } = describeFailure(err, name);
+    opts.sink({ type: 'error', message, detail });
+    return { ok: false, error: message, failure: 'usage' };
+  }
+
+  const { tool, action, values, state } = prep;
+  const started = Date.now();
+  const ctx: ToolContext = {
+    cwd: opts.cwd,
+    emit: emitterFor(opts.sink),
+    signal,
+    action,
+    config: opts.config ?? {},
+    json: opts.json ?? false,
+    engine: opts.engine,
+  };
+  const base = { time: new Date(started).toISOString(), kind: 'tool' as const, name: tool.name, ...(action !== 'run' ? { action } : {}), args: values };
+
+  try {
+    if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
+    const result = (await tool.def.run(ctx, values as never)) ?? {};
+    if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
+    const { before, after } = await updateState(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }));
+    const outputs: Record<string, string> = {};
+    for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+      if (fs.existsSync(dir)) outputs[argName] = hashDirectory(dir);
+    }
+    const record: HistoryRecord = {
+      ...base,
+      status: 'ok',
+      duration_ms: Date.now() - started,
+      state_before: before,
+      state_after: after,
+      ...(Object.keys(outputs).length ? { outputs } : {}),
+      ...(result.metrics ? { metrics: result.metrics } : {}),
+    };
+    await appendHistory(opts.cwd, record);
+    opts.sink({ type: 'result', result });
+    return { ok: true, result };
+  } catch (err) {
+    const cancelled = signal.aborted;
+    const { message, detail } = cancelled ? { message: `${tool.name}: cancelled`, detail: undefined } : describeFailure(err, tool.name);
+    for (const dir of prep.created) if (isEmptyDir(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    const record: HistoryRecord = {
+      ...base,
+      status: cancelled ? 'cancelled' : 'error',
+      duration_ms: Date.now() - started,
+      state_before: state,
+      state_after: state,
+      error: message,
+    };
+    try {
+      await appendHistory(opts.cwd, record);
+    } catch {
+      // The tool's own error is the one worth showing; a history that cannot be written
+      // (a read-only directory) must not replace it.
+    }
+    opts.sink({ type: 'error', message, detail });
+    return { ok: false, error: message, failure: cancelled ? 'cancelled' : 'run' };
+  }
+}
