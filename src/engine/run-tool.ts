@@ -104,8 +104,12 @@ function isEmptyDir(dir: string): boolean {
   }
 }
 
+/**
+ * A UserError's message is shown as is; any other error is prefixed with the tool's name.
+ * User tools cannot import our UserError class, so an Error named "UserError" counts too.
+ */
 function describeFailure(err: unknown, toolName: string): { message: string; detail?: string } {
-  if (err instanceof UserError) return { message: err.message, detail: err.stack };
+  if (err instanceof UserError || (err instanceof Error && err.name === 'UserError')) return { message: err.message, detail: err.stack };
   if (err instanceof Error) return { message: `${toolName}: ${err.message.split('\n')[0]}`, detail: err.stack };
   return { message: `${toolName}: ${String(err)}` };
 }
