@@ -2,7 +2,7 @@ import { arg, defineTool } from '../../src/core/tool.js';
 import { deviceArg, notAvailableYet, requireCpu } from '../shared.js';
 
 export default defineTool({
-  summary: 'Import a model: a local Hugging Face directory, a hub id or builtin:<name>',
+  summary: 'Import a model: a local Hugging Face directory, a hub id or a builtin: model',
   description:
     'Validates the architecture and loads the model; hub ids download into the Hugging Face cache\n' +
     '(HF_HOME, HF_TOKEN, HF_HUB_OFFLINE, HF_ENDPOINT are honoured). The model becomes the state\'s model_path.',
