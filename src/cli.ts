@@ -70,7 +70,7 @@ async function mainHelpText(): Promise<string> {
 /** The workbench, once src/tui/main.ts exists; until then the help. */
 async function openWorkbench(): Promise<number> {
   const entry = new URL('./tui/main.js', import.meta.url);
-  if (!fs.existsSync(entry) && !fs.existsSync(new URL('./tui/main.ts', import.meta.url))) {
+  if (!fs.existsSync(entry)) {
     process.stdout.write(`${await mainHelpText()}\n`);
     return EXIT_OK;
   }
@@ -117,6 +117,9 @@ async function runToolStep(name: string, argv: string[], flags: GlobalFlags): Pr
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A tool waiting only on its signal leaves nothing in the event loop, and Node would exit
+  // (code 13, unsettled top-level await) instead of waiting for the Ctrl-C.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     const outcome = await runTool(name, argv, {
       cwd: process.cwd(),
@@ -131,6 +134,7 @@ async function runToolStep(name: string, argv: string[], flags: GlobalFlags): Pr
     if (outcome.failure === 'cancelled' || interrupted) return interrupted === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT;
     return EXIT_TOOL_ERROR;
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -152,7 +156,10 @@ export async function main(argv: string[]): Promise<number> {
   const { rest, flags } = splitGlobalFlags(argv);
   const [first, ...tail] = rest;
   try {
-    if (first === undefined) return flags.json ? EXIT_USAGE : await openWorkbench();
+    if (first === undefined) {
+      if (flags.json) throw new UserError('--json needs a tool or a command, e.g. smox infer/sampler --json');
+      return await openWorkbench();
+    }
     if (first === '--help' || first === '-h' || first === 'help') {
       process.stdout.write(`${await mainHelpText()}\n`);
       return EXIT_OK;

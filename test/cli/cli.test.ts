@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,17 @@ const WRITE_TOOL = `export default {
   },
 };\n`;
 
+/** A user tool that says it is waiting, then waits until it is cancelled. */
+const WAIT_TOOL = `export default {
+  summary: 'wait until cancelled',
+  args: {},
+  async run(ctx) {
+    ctx.emit.log('waiting');
+    if (!ctx.signal.aborted) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    return {};
+  },
+};\n`;
+
 let toolsDir: string;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
@@ -46,6 +57,7 @@ beforeAll(() => {
   toolsDir = tmp('smox-cli-tools-');
   fs.mkdirSync(path.join(toolsDir, 'demo'));
   fs.writeFileSync(path.join(toolsDir, 'demo', 'write.mjs'), WRITE_TOOL);
+  fs.writeFileSync(path.join(toolsDir, 'demo', 'wait.mjs'), WAIT_TOOL);
   env = { SMOLBOX_TOOLS_PATH: toolsDir };
 });
 
@@ -139,6 +151,22 @@ describe('smox runs a user tool', () => {
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.type)).toEqual(['token', 'token', 'result']);
     expect(events[2].result.metrics).toEqual({ words: 2 });
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('cancels the running tool: exit 130, a cancelled record, the state as it was', async () => {
+    const child = spawn(process.execPath, [cliPath, 'demo/wait'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => {
+      if (String(d).includes('waiting')) child.kill('SIGINT');
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toContain('smox: error: demo/wait: cancelled');
+    expect(historyLines(cwd).at(-1)).toMatchObject({ name: 'demo/wait', status: 'cancelled' });
+    expect(fs.existsSync(path.join(cwd, '.smolbox', 'state.json'))).toBe(false);
   });
 });
 
