@@ -58,8 +58,8 @@ async function printError(err: unknown, flags: GlobalFlags): Promise<void> {
 }
 
 async function mainHelpText(): Promise<string> {
-  const [{ mainHelp }, { listCommands, listTools }] = await Promise.all([import('./core/help.js'), import('./core/registry.js')]);
-  const [commands, tools] = await Promise.all([listCommands(), listTools().catch(() => [])]);
+  const [{ mainHelp }, { listCommands, loadAllTools }] = await Promise.all([import('./core/help.js'), import('./core/registry.js')]);
+  const [commands, { tools }] = await Promise.all([listCommands(), loadAllTools()]);
   return mainHelp({
     version: version(),
     commands: commands.map((c) => ({ name: c.name, summary: c.def.summary, usage: c.def.usage })),

@@ -130,6 +130,18 @@ export async function listTools(env: NodeJS.ProcessEnv = process.env): Promise<L
 }
 
 /**
+ * Every tool that loads, and one line per file that does not: listings show what works and
+ * name what is broken, rather than a broken user tool hiding all the others.
+ */
+export async function loadAllTools(env: NodeJS.ProcessEnv = process.env): Promise<{ tools: LoadedTool[]; errors: string[] }> {
+  const settled = await Promise.allSettled(listToolEntries(env).map(importTool));
+  return {
+    tools: settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+    errors: settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : [])),
+  };
+}
+
+/**
  * The entry a name refers to: the full `category/name`, or a bare name that is unique
  * (`sampler` → `infer/sampler`). Undefined when there is none.
  */

@@ -7,6 +7,7 @@ import {
   findTool,
   listToolEntries,
   listTools,
+  loadAllTools,
   loadTool,
   userToolDirs,
   validateTool,
@@ -139,5 +140,16 @@ describe('commands', () => {
     const names = commandNames();
     const onDisk = fs.readdirSync(new URL('../../commands/', import.meta.url)).filter((f) => f.endsWith('.ts'));
     expect(names.sort()).toEqual(onDisk.map((f) => f.replace(/\.ts$/, '')).sort());
+  });
+});
+
+describe('loadAllTools', () => {
+  it('loads what works and names what does not', async () => {
+    const { tools, errors } = await loadAllTools(env);
+    expect(tools.map((t) => t.name)).toContain('text/count');
+    expect(tools.map((t) => t.name)).toContain('infer/sampler');
+    expect(errors).toHaveLength(2);
+    expect(errors.join('\n')).toMatch(/broken\.mjs: has no run function/);
+    expect(errors.join('\n')).toMatch(/throws\.mjs failed to load/);
   });
 });
