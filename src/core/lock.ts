@@ -1,0 +1,142 @@
+/**
+ * A lock file that serialises writers of `.smolbox/` across processes (two `smox` runs in one
+ * directory, or the workbench beside a shell). The protocol is the portable one: create the
+ * file with O_EXCL ("wx"), write who holds it, remove it when done. A holder that died leaves
+ * the file behind, so a waiter breaks a lock whose pid is gone or which is older than
+ * STALE_MS — locks here guard a read-modify-write of a few kilobytes, never long work.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import { UserError } from './tool.js';
+
+/** A lock older than this is broken even when its holder's pid still answers. */
+export const STALE_MS = 30_000;
+/** Give up waiting after this long: something holds the lock and keeps renewing it. */
+const WAIT_MS = 60_000;
+
+/** What a lock file holds: enough to decide whether its holder is gone. */
+interface LockInfo {
+  pid: number;
+  host: string;
+  /** ISO time it was taken. */
+  time: string;
+  /** Random token, so a holder removes only its own lock. */
+  token: string;
+}
+
+function readInfo(lockPath: string): LockInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as Partial<LockInfo>;
+    return typeof info.pid === 'number' && typeof info.token === 'string' ? (info as LockInfo) : null;
+  } catch {
+    return null;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the lock file is abandoned. A file without readable contents may be one a holder has
+ * just created and not yet written, so only its age can condemn it.
+ */
+function isStale(lockPath: string, info: LockInfo | null, now: number): boolean {
+  let mtime: number;
+  try {
+    mtime = fs.statSync(lockPath).mtimeMs;
+  } catch {
+    return false; // gone already: the next attempt simply takes it
+  }
+  if (now - mtime > STALE_MS) return true;
+  if (info && info.host === os.hostname() && info.pid !== process.pid && !pidAlive(info.pid)) return true;
+  return false;
+}
+
+/**
+ * Removes a stale lock without removing a fresh one that replaced it meanwhile: rename is
+ * atomic, so exactly one waiter moves the file aside; if what it moved turns out not to be the
+ * stale lock it judged, it puts it back (link fails rather than overwrite a newer lock).
+ */
+function breakLock(lockPath: string, judged: LockInfo | null): void {
+  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.renameSync(lockPath, aside);
+  } catch {
+    return; // another waiter broke it first
+  }
+  const moved = readInfo(aside);
+  if (judged && moved && moved.token !== judged.token) {
+    try {
+      fs.linkSync(aside, lockPath);
+    } catch {
+      // a newer lock exists; the one we moved belonged to a holder that is racing us anyway
+    }
+  }
+  fs.rmSync(aside, { force: true });
+}
+
+function tryAcquire(lockPath: string, info: LockInfo): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`cannot lock ${lockPath}: its directory does not exist`);
+    }
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, JSON.stringify(info));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+function release(lockPath: string, token: string): void {
+  // Only our own lock: if it was broken as stale while we held it, someone else's is there now.
+  if (readInfo(lockPath)?.token === token) fs.rmSync(lockPath, { force: true });
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `fn` while holding the lock file `lockPath` (its directory must exist). Waiters retry
+ * with a jittered, growing backoff. Not re-entrant: do not call withLock on the same path
+ * inside `fn`.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T> | T): Promise<T> {
+  const info: LockInfo = { pid: process.pid, host: os.hostname(), time: '', token: randomBytes(8).toString('hex') };
+  const start = Date.now();
+  let delay = 2;
+  for (;;) {
+    info.time = new Date().toISOString();
+    if (tryAcquire(lockPath, info)) break;
+    const now = Date.now();
+    const holder = readInfo(lockPath);
+    if (isStale(lockPath, holder, now)) {
+      breakLock(lockPath, holder);
+      continue;
+    }
+    if (now - start > WAIT_MS) {
+      const who = holder ? `pid ${holder.pid} since ${holder.time}` : 'another process';
+      throw new UserError(`${lockPath} is held by ${who}; if no smox is running, delete that file`);
+    }
+    await pause(delay * (0.5 + Math.random()));
+    delay = Math.min(delay * 1.5, 50);
+  }
+  try {
+    return await fn();
+  } finally {
+    release(lockPath, info.token);
+  }
+}
