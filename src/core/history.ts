@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type SmolboxState, stateDir, withStateLock } from './state.js';
+import { changeStateLocked, type SmolboxState, stateDir, withStateLock } from './state.js';
 import { STATE_KEYS } from './tool.js';
 
 /** One step as recorded: enough to show it, to audit it and to replay it. */
@@ -50,6 +50,28 @@ export function appendHistoryLocked(cwd: string, record: HistoryRecord): void {
 /** Appends one record as one line, under the state lock. */
 export async function appendHistory(cwd: string, record: HistoryRecord): Promise<void> {
   await withStateLock(cwd, () => appendHistoryLocked(cwd, record));
+}
+
+/**
+ * A state-changing command as one step: under one lock, applies `change` to the state and
+ * appends its record, so the history's order is the order the changes happened in.
+ */
+export async function recordCommand(
+  cwd: string,
+  name: string,
+  args: Record<string, unknown>,
+  change: (s: SmolboxState) => SmolboxState,
+): Promise<HistoryRecord> {
+  const started = Date.now();
+  return withStateLock(cwd, () => {
+    const { before, after } = changeStateLocked(cwd, change);
+    const record: HistoryRecord = {
+      time: new Date(started).toISOString(), kind: 'command', name, args, status: 'ok',
+      duration_ms: Date.now() - started, state_before: before, state_after: after,
+    };
+    appendHistoryLocked(cwd, record);
+    return record;
+  });
 }
 
 function isRecord(v: Record<string, unknown>): v is Record<string, unknown> & HistoryRecord {

@@ -189,3 +189,20 @@ function toolLine(
   if (unportable.length === 0) return line;
   return `# skipped: --${unportable.join(', --')} named a .smolbox/ path no step in this script makes\n# ${line}`;
 }
+
+/**
+ * The argument schemas of the tools named in `records`, by name. A tool that no longer loads
+ * (a user tool since removed) is simply absent: callers then fall back to the arguments' names.
+ */
+export async function toolSchemas(records: HistoryRecord[], env: NodeJS.ProcessEnv = process.env): Promise<Map<string, ArgsSchema>> {
+  const { loadTool } = await import('./registry.js');
+  const schemas = new Map<string, ArgsSchema>();
+  for (const name of new Set(records.filter((r) => r.kind === 'tool').map((r) => r.name))) {
+    try {
+      schemas.set(name, (await loadTool(name, env)).def.args);
+    } catch {
+      // see above
+    }
+  }
+  return schemas;
+}

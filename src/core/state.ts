@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withLock } from './lock.js';
-import { STATE_KEYS, UserError } from './tool.js';
+import { STATE_KEYS, type StateKey, UserError } from './tool.js';
 
 /** The state that chains tools: what the next tool reads and where it writes. */
 export interface SmolboxState {
@@ -139,12 +139,18 @@ export async function updateState(
   cwd: string,
   change: (s: SmolboxState) => SmolboxState,
 ): Promise<{ before: SmolboxState; after: SmolboxState }> {
-  return withStateLock(cwd, () => {
-    const before = readState(cwd) ?? freshState();
-    const after = { ...change({ ...before }), updated_at: new Date().toISOString() };
-    writeState(cwd, after);
-    return { before, after };
-  });
+  return withStateLock(cwd, () => changeStateLocked(cwd, change));
+}
+
+/** updateState's read-modify-write, for callers that already hold the lock. */
+export function changeStateLocked(
+  cwd: string,
+  change: (s: SmolboxState) => SmolboxState,
+): { before: SmolboxState; after: SmolboxState } {
+  const before = readState(cwd) ?? freshState();
+  const after = { ...change({ ...before }), updated_at: new Date().toISOString() };
+  writeState(cwd, after);
+  return { before, after };
 }
 
 /**
@@ -193,4 +199,10 @@ export async function resetState(cwd: string): Promise<void> {
     // Another smox wrote into it after we let go of the lock: what it wrote stays.
     if (!['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
+}
+
+/** Checks a key named on the command line (`smox set/get <key>`). */
+export function stateKey(name: string): StateKey {
+  if ((STATE_KEYS as readonly string[]).includes(name)) return name as StateKey;
+  throw new UserError(`unknown state key "${name}"; keys: ${STATE_KEYS.join(', ')}`);
 }
