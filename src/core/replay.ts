@@ -137,11 +137,13 @@ export function exportScript(
     }
     const line = toolLine(r, argLine, options.schemaOf?.(r.name), reference, expand);
     block.lines.push(line);
-    // What this step made: fresh uuid paths among its args that the state now holds.
+    // What this step made: fresh uuid paths among its args that the state now holds and that
+    // were not its inputs (a step reading an earlier output did not make it).
     for (const v of Object.values(r.args)) {
       if (typeof v !== 'string' || !FRESH.test(v) || !r.state_after) continue;
-      const key = (['model_path', 'dataset_path', ...STATE_KEYS] as StateKey[]).find((k) => r.state_after?.[k] === v);
       const uuid = IN_SMOLBOX.exec(v)![2].toLowerCase();
+      if (made.has(uuid) || r.state_before?.model_path === v || r.state_before?.dataset_path === v) continue;
+      const key = (['model_path', 'dataset_path', ...STATE_KEYS] as StateKey[]).find((k) => r.state_after?.[k] === v);
       if (key) made.set(uuid, { block: blocks.length - 1, key });
     }
   }
