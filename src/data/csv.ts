@@ -48,20 +48,18 @@ export function parseCsvRecords(text: string, delimiter = ','): { fields: string
       const openLine = line;
       i++;
       for (;;) {
-        if (i >= n) throw new CsvSyntaxError('a quoted field is never closed', openLine);
-        const q = text[i];
-        if (q === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
+        const close = text.indexOf('"', i);
+        if (close < 0) throw new CsvSyntaxError('a quoted field is never closed', openLine);
+        const run = text.slice(i, close);
+        field += run;
+        for (let k = run.indexOf('\n'); k >= 0; k = run.indexOf('\n', k + 1)) line++;
+        if (text[close + 1] === '"') {
+          field += '"';
+          i = close + 2;
+          continue;
         }
-        if (q === '\n') line++;
-        field += q;
-        i++;
+        i = close + 1;
+        break;
       }
       touched = true;
       fieldStart = false;
@@ -88,10 +86,17 @@ export function parseCsvRecords(text: string, delimiter = ','): { fields: string
       recordLine = line;
       continue;
     }
-    field += c;
+    // An unquoted run: up to the next delimiter or line break, taken as one slice.
+    let end = i + 1;
+    while (end < n) {
+      const e = text[end];
+      if (e === delimiter || e === '\n' || e === '\r') break;
+      end++;
+    }
+    field += text.slice(i, end);
     touched = true;
     fieldStart = false;
-    i++;
+    i = end;
   }
   if (touched || fields.length) endRecord();
   return records;
