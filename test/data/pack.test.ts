@@ -154,3 +154,18 @@ describe('token cache', () => {
     expect(fs.readdirSync(cacheOf().dir)).toEqual([entry]);
   });
 });
+
+describe('with a real tokenizer', () => {
+  it("packs with smolbox's TextTokenizer (character level, EOS between documents)", async () => {
+    const { charTokenizerFiles, fromJson } = await import('../../src/models/tokenizer.js');
+    const files = charTokenizerFiles('abcdefgh', { eosToken: '<|endoftext|>' });
+    const tok = fromJson(files.tokenizerJson, files.tokenizerConfig);
+    const p = packDataset(ds(['abc', 'defgh']), tok, { maxSeqLength: 3, valFraction: 0 });
+    const ids = [...p.train.tokens];
+    expect(tok.eosTokenId).toBeTypeOf('number');
+    // a b c EOS d e f | g h: two blocks of 4 overlapping by one, the remainder dropped.
+    expect(ids[3]).toBe(tok.eosTokenId);
+    expect(tok.decode(ids.filter((id) => id !== tok.eosTokenId))).toBe('abcdef');
+    expect(p.train.blocks).toBe(2);
+  });
+});
