@@ -181,6 +181,13 @@ describe('loadTextDataset: bad input', () => {
     expect(await failure('num.jsonl')).toMatch(/num.jsonl: column "text" does not hold text only; its columns: "text"/);
   });
 
+  it('stops when aborted', async () => {
+    put('a.txt', 'text');
+    const ac = new AbortController();
+    ac.abort();
+    await expect(loadTextDataset('a.txt', { cwd: dir, signal: ac.signal })).rejects.toThrow(/abort/i);
+  });
+
   it('rejects a missing path, an unknown builtin and a directory without a train split', async () => {
     expect(await failure('nope.txt')).toMatch(/no such file or directory: nope.txt/);
     expect(await failure('builtin:nope')).toMatch(/no builtin dataset "nope"; available: builtin:tiny_shakespeare/);
