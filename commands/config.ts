@@ -15,8 +15,8 @@ function expectArgs(argv: string[], n: number, form: string): void {
 }
 
 export default defineCommand({
-  summary: 'show or change user preferences (threads, sampling defaults, json)',
-  usage: USAGE,
+  summary: 'show or change user preferences',
+  usage: 'smox config',
   async run(ctx) {
     const [action, ...rest] = ctx.argv;
     switch (action) {

@@ -13,7 +13,7 @@ import { UserError } from '../src/core/tool.js';
 const USAGE = 'smox export-script [file]';
 
 export default defineCommand({
-  summary: 'write the session as a bash script that replays it',
+  summary: 'write the history as a bash script that replays the session',
   usage: USAGE,
   async run(ctx) {
     if (ctx.argv.length > 1) throw new UserError(`export-script takes at most one file; usage: ${USAGE}`);

@@ -9,7 +9,7 @@ import { UserError } from '../src/core/tool.js';
 const USAGE = 'smox get <key>';
 
 export default defineCommand({
-  summary: 'print a state key',
+  summary: 'print one state key',
   usage: USAGE,
   async run(ctx) {
     if (ctx.argv.length !== 1) throw new UserError(`get takes one key; usage: ${USAGE}`);

@@ -70,7 +70,7 @@ export function historyTable(records: HistoryRecord[], schemas: Map<string, Args
 }
 
 export default defineCommand({
-  summary: 'list the recorded steps: time, status, tool or command, arguments, duration',
+  summary: 'the recorded steps as a table',
   usage: 'smox history',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`history takes no arguments (got "${ctx.argv[0]}"); usage: smox history`);

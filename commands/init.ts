@@ -9,7 +9,7 @@ import { initState, readState, stateDir } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
 
 export default defineCommand({
-  summary: 'clear and recreate .smolbox/ (state, history and outputs)',
+  summary: 'clear and recreate .smolbox/',
   usage: 'smox init',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`init takes no arguments (got "${ctx.argv[0]}"); usage: smox init`);

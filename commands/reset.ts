@@ -9,7 +9,7 @@ import { resetState, stateDir } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
 
 export default defineCommand({
-  summary: 'remove .smolbox/ (state, history and outputs)',
+  summary: 'remove .smolbox/',
   usage: 'smox reset',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`reset takes no arguments (got "${ctx.argv[0]}"); usage: smox reset`);

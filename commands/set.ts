@@ -10,7 +10,7 @@ import { UserError } from '../src/core/tool.js';
 const USAGE = 'smox set <key> <value>';
 
 export default defineCommand({
-  summary: 'set a state key (model_path, output_model_path, dataset_path, output_dataset_path)',
+  summary: 'set a state key',
   usage: USAGE,
   async run(ctx) {
     if (ctx.argv.length !== 2) throw new UserError(`set takes a key and a value; usage: ${USAGE}`);

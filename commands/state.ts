@@ -8,7 +8,7 @@ import { formatState, loadOrCreateState } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
 
 export default defineCommand({
-  summary: 'print the state (.smolbox/state.json)',
+  summary: 'print .smolbox/state.json',
   usage: 'smox state',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`state takes no arguments (got "${ctx.argv[0]}"); usage: smox state`);
