@@ -2,7 +2,8 @@
  * Pieces the built-in tools share. This file sits directly in tools/, not in a category
  * folder, so the registry does not take it for a tool.
  */
-import { type ArgSpec, arg, UserError } from '../src/core/tool.js';
+import { type ArgSpec, arg, type ToolContext, UserError } from '../src/core/tool.js';
+import type { Engine } from '../src/engine/engine.js';
 
 /**
  * The seed's `device` argument. Only the CPU is real here: onnxruntime-node runs the graphs
@@ -20,7 +21,28 @@ export function requireCpu(device: string): void {
 }
 
 /** The error a tool whose engine has not landed yet raises when run. */
-export function notAvailableYet(tool: string, issue: number): UserError {
-  const what = issue === 4 ? 'the training engine' : 'the model engine';
-  return new UserError(`${tool}: not available yet — ${what} lands with issue #${issue}`);
+export function notAvailableYet(tool: string): UserError {
+  return new UserError(`${tool}: not available yet in this version of smolbox`);
+}
+
+/**
+ * The engine services: the workbench's long-lived engine when the tool runs there, else one
+ * per process. Imported on first use, so listing tools never loads onnxruntime.
+ */
+export async function engineOf(ctx: ToolContext): Promise<Engine> {
+  const { Engine } = await import('../src/engine/engine.js');
+  if (ctx.engine instanceof Engine) return ctx.engine;
+  const threads = typeof ctx.config.threads === 'number' ? ctx.config.threads : undefined;
+  processEngine ??= new Engine({ threads });
+  return processEngine;
+}
+
+let processEngine: Engine | undefined;
+
+/** 124439808 → "124.4M". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
 }

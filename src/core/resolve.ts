@@ -48,7 +48,10 @@ export function resolvePathArgs(
     const { key, direction } = spec.resolves;
     const given = values[name];
     if (direction === 'in') {
-      if (!unset(given)) continue;
+      if (!unset(given)) {
+        if (spec.resolves.adopt) stateChanges[key] = given as string;
+        continue;
+      }
       const fromState = state[key];
       if (fromState === null || fromState === undefined || fromState === '') {
         const what = ACCEPTS[key] ?? '<path>';

@@ -47,7 +47,11 @@ export interface ArgSpec<T = unknown> {
    * Input paths resolve AUTORESOLVE from this state key; output paths resolve to the state's
    * value or a fresh `.smolbox/<uuid>/`.
    */
-  resolves?: { key: StateKey; direction: 'in' | 'out' };
+  /**
+   * Fills from / flows into the state. `adopt`: an input given on the command line becomes
+   * the state's value once the tool succeeds (the importer's model_path).
+   */
+  resolves?: { key: StateKey; direction: 'in' | 'out'; adopt?: boolean };
   complete?: CompletionKind;
   /** Value is a random seed: when left unset the runner draws one and records it. */
   seed?: boolean;

@@ -121,7 +121,7 @@ describe('smox usage errors', () => {
   it('a tool without an engine yet fails with exit 1 and says so', async () => {
     const r = await smox(['transform/pruner', '--model_path', 'm'], cwd);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('smox: error: transform/pruner: not available yet — the model engine lands with issue #3\n');
+    expect(r.stderr).toBe('smox: error: transform/pruner: not available yet in this version of smolbox\n');
   });
 
   it('shows a stack only with --debug', async () => {

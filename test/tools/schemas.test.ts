@@ -84,6 +84,6 @@ describe('built-in tool schemas', () => {
     const tool = await loadTool('transform/pruner', {});
     const err = await tool.def.run(ctx, parseArgs(tool.def, []).values as never).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toMatch(/^transform\/pruner: not available yet — the model engine lands with issue #3$/);
+    expect(err.message).toMatch(/^transform\/pruner: not available yet in this version of smolbox$/);
   });
 });

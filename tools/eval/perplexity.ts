@@ -1,5 +1,5 @@
-import { arg, defineTool } from '../../src/core/tool.js';
-import { notAvailableYet } from '../shared.js';
+import { arg, defineTool, UserError } from '../../src/core/tool.js';
+import { engineOf } from '../shared.js';
 
 export default defineTool({
   summary: 'Score the model on a dataset: mean NLL per token and perplexity',
@@ -9,7 +9,33 @@ export default defineTool({
     dataset_path: arg.datasetIn(),
     max_tokens: arg.optionalInteger('score at most this many tokens (none: all)', { min: 2 }),
   },
-  async run() {
-    throw notAvailableYet('eval/perplexity', 3);
+  async run(ctx, args) {
+    const engine = await engineOf(ctx);
+    const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    if (!model.tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; scoring text needs tokenizer.json`);
+    const { loadTextDataset, tokenizeSplit } = await import('../../src/data/index.js');
+    const dataset = await loadTextDataset(args.dataset_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const split = dataset.splits.validation?.length ? 'validation' : dataset.splits.test?.length ? 'test' : 'train';
+    const stream = tokenizeSplit(dataset, split, model.tokenizer, { signal: ctx.signal, emit: ctx.emit });
+    if (stream.length < 2) throw new UserError(`${args.dataset_path} (${split} split) has fewer than 2 tokens; nothing to score`);
+    const session = await engine.session(model, { logits: 'all' });
+    const { scoreTokens } = await import('../../src/runtime/score.js');
+    const started = performance.now();
+    const context = Math.min(model.cfg.maxPositions, 1024);
+    const score = await scoreTokens(session, stream, {
+      context,
+      maxTokens: args.max_tokens ?? undefined,
+      signal: ctx.signal,
+      onProgress: (current, total) => {
+        const rate = current / ((performance.now() - started) / 1000);
+        ctx.emit.progress({ label: 'score', current, total, unit: 'tok', etaS: (total - current) / rate });
+      },
+    });
+    const perplexity = Math.exp(score.nll);
+    return {
+      metrics: { nll: score.nll, perplexity, tokens: score.tokens },
+      message: ctx.json ? undefined : `${dataset.name} (${split}): ${score.tokens} tokens, mean NLL ${score.nll.toFixed(4)} nats, perplexity ${perplexity.toFixed(3)}`,
+      data: { dataset: dataset.name, split, nll: score.nll, perplexity, tokens: score.tokens, context },
+    };
   },
 });

@@ -1,5 +1,5 @@
-import { arg, defineTool } from '../../src/core/tool.js';
-import { deviceArg, notAvailableYet, requireCpu } from '../shared.js';
+import { arg, defineTool, UserError } from '../../src/core/tool.js';
+import { deviceArg, engineOf, requireCpu } from '../shared.js';
 
 export default defineTool({
   summary: 'Generate text from the model, streaming tokens',
@@ -19,8 +19,41 @@ export default defineTool({
     seed: arg.seed(),
     device: deviceArg(),
   },
-  async run(_ctx, args) {
+  async run(ctx, args) {
     requireCpu(args.device);
-    throw notAvailableYet('infer/sampler', 3);
+    if (args.prompt.length === 0) throw new UserError('--prompt is empty: give some text to continue');
+    const engine = await engineOf(ctx);
+    const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const tokenizer = model.tokenizer;
+    if (!tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; the sampler needs tokenizer.json to read the prompt`);
+    const promptIds = tokenizer.encode(args.prompt);
+    const session = await engine.session(model);
+    const { generate } = await import('../../src/runtime/generate.js');
+    const decoder = tokenizer.streamDecoder({ skipSpecialTokens: true });
+    if (!ctx.json) ctx.emit.token(args.prompt);
+    const gen = await generate(session, promptIds, {
+      maxNewTokens: args.max_new_tokens,
+      sampling: { doSample: args.do_sample, temperature: args.temperature, topK: args.top_k, topP: args.top_p, repetitionPenalty: args.repetition_penalty },
+      seed: args.seed as number,
+      stopIds: tokenizer.eosTokenIds,
+      signal: ctx.signal,
+      onToken: (id) => {
+        // With --json the one result object carries the text; no event per token.
+        const piece = decoder.push(id);
+        if (piece && !ctx.json) ctx.emit.token(piece, id);
+      },
+    });
+    const tail = decoder.flush();
+    if (tail && !ctx.json) ctx.emit.token(tail);
+    const text = tokenizer.decode(gen.generatedIds, { skipSpecialTokens: true });
+    return {
+      metrics: { tokens_per_s: round(gen.tokensPerS), new_tokens: gen.generatedIds.length },
+      message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${gen.stopReason === 'eos' ? 'stopped at EOS' : gen.stopReason === 'positions' ? 'reached the model\'s last position' : 'max_new_tokens reached'})`,
+      data: { prompt_ids: promptIds, generated_ids: gen.generatedIds, text, tokens_per_s: gen.tokensPerS, stop_reason: gen.stopReason },
+    };
   },
 });
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -14,6 +14,6 @@ export default defineTool({
   },
   async run(_ctx, args) {
     requireCpu(args.device);
-    throw notAvailableYet('io/exporter', 3);
+    throw notAvailableYet('io/exporter');
   },
 });

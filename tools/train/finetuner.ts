@@ -30,6 +30,6 @@ export default defineTool({
   },
   async run(_ctx, args) {
     requireCpu(args.device);
-    throw notAvailableYet('train/finetuner', 4);
+    throw notAvailableYet('train/finetuner');
   },
 });

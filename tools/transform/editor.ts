@@ -15,6 +15,6 @@ export default defineTool({
     seed: arg.seed(),
   },
   async run() {
-    throw notAvailableYet('transform/editor', 3);
+    throw notAvailableYet('transform/editor');
   },
 });

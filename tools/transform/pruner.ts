@@ -11,6 +11,6 @@ export default defineTool({
     layer_type: arg.choice(['linear', 'conv', 'embedding', 'all'] as const, 'linear', 'which layers to prune'),
   },
   async run() {
-    throw notAvailableYet('transform/pruner', 3);
+    throw notAvailableYet('transform/pruner');
   },
 });

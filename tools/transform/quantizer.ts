@@ -16,6 +16,6 @@ export default defineTool({
     layer_types: arg.list(['Linear'], 'layer types to quantize', { choices: ['Linear', 'Conv1D', 'Embedding'] }),
   },
   async run() {
-    throw notAvailableYet('transform/quantizer', 3);
+    throw notAvailableYet('transform/quantizer');
   },
 });

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import { type ArgSpec, arg, defineTool } from '../../src/core/tool.js';
-import { notAvailableYet } from '../shared.js';
+import { engineOf, formatCount } from '../shared.js';
 
 /** The architectures src/models/ builds; kept literal so importing this module stays cheap. */
 const modelType: ArgSpec<string | null> = {
@@ -24,7 +25,34 @@ export default defineTool({
     intermediate_size: arg.optionalInteger('width of the MLP', { min: 1 }),
     seed: arg.seed(),
   },
-  async run() {
-    throw notAvailableYet('transform/reinitializer', 3);
+  async run(ctx, args) {
+    const { resolveModelSource } = await import('../../src/models/source.js');
+    const { readCheckpointInfo, writeCheckpoint } = await import('../../src/models/checkpoint.js');
+    const { reshapeConfig } = await import('../../src/models/config-edit.js');
+    const { resolveArchitecture } = await import('../../src/models/index.js');
+    const { Random } = await import('../../src/core/random.js');
+    // Only the config and tokenizer are needed, so a directory without weights works too.
+    const src = await resolveModelSource(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const info = readCheckpointInfo(src);
+    const config = reshapeConfig(info.config, {
+      modelType: args.model_type,
+      numLayers: args.num_layers,
+      hiddenSize: args.hidden_size,
+      numHeads: args.num_heads,
+      numKvHeads: args.num_kv_heads,
+      intermediateSize: args.intermediate_size,
+    });
+    const { arch, cfg } = resolveArchitecture(config);
+    const weights = arch.init(cfg, new Random(args.seed as number));
+    const provenance = { parent: args.model_path, tool: 'transform/reinitializer', args: { ...args }, created_at: new Date().toISOString() };
+    const out = path.resolve(ctx.cwd, args.output_model_path);
+    const ckpt = { config, weights, generationConfig: info.generationConfig, provenance };
+    writeCheckpoint(out, { ...ckpt, dir: src, tokenizerFiles: info.tokenizerFiles });
+    const model = await (await engineOf(ctx)).adopt(out, ckpt);
+    return {
+      metrics: { parameters: model.parameters },
+      message: `new ${cfg.modelType} model: ${cfg.numLayers} layers × ${cfg.hiddenSize} wide, ${formatCount(model.parameters)} parameters (seed ${args.seed})`,
+      data: { path: out, model_type: cfg.modelType, parameters: model.parameters, layers: cfg.numLayers },
+    };
   },
 });

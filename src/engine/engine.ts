@@ -1,0 +1,226 @@
+/**
+ * The engine services a tool reaches through `ctx.engine`: models held in memory and the ORT
+ * sessions built over them. The one-shot CLI makes one Engine per process; the workbench's
+ * worker keeps one for the whole session, so a chain of steps reads a model from disk once.
+ *
+ * A model is cached by its directory and a fingerprint of the directory's files (names,
+ * sizes, modification times): a directory rewritten behind our back is read again, one that
+ * a tool just wrote and handed over with `adopt` is not.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Emitter } from '../core/events.js';
+import { UserError } from '../core/tool.js';
+import type { Architecture, DecoderConfig } from '../models/architecture.js';
+import { readCheckpoint, TOKENIZER_FILES, type Checkpoint } from '../models/checkpoint.js';
+import { resolveArchitecture } from '../models/index.js';
+import { resolveModelSource } from '../models/source.js';
+import { numel, type Weights } from '../models/tensor.js';
+import { loadTokenizer, type TextTokenizer } from '../models/tokenizer.js';
+import type { DecoderSession, DecoderSessionOptions } from '../runtime/session.js';
+
+/** A model in memory, ready for sessions and transforms. Treat `weights` as read-only. */
+export interface LoadedModel {
+  /** The directory it lives in (absolute). */
+  dir: string;
+  /** config.json as parsed. */
+  config: Record<string, unknown>;
+  arch: Architecture<DecoderConfig>;
+  cfg: DecoderConfig;
+  weights: Weights;
+  /** Null when the directory holds no tokenizer files. */
+  tokenizer: TextTokenizer | null;
+  /** Tokenizer file names present in `dir`, for copying them on. */
+  tokenizerFiles: string[];
+  generationConfig?: Record<string, unknown>;
+  provenance?: Checkpoint['provenance'];
+  parameters: number;
+  /** Bytes the float weights take in memory. */
+  bytes: number;
+}
+
+/** What the workbench's state panel shows about the model in memory. */
+export interface ModelSummary {
+  path: string;
+  modelType: string;
+  parameters: number;
+  dtype: string;
+  bytes: number;
+  tokenizer: string | null;
+}
+
+export interface LoadOptions {
+  /** Base for a relative path (the tool's cwd). */
+  cwd: string;
+  signal?: AbortSignal;
+  emit?: Emitter;
+}
+
+interface CacheEntry {
+  fingerprint: string;
+  model: LoadedModel;
+  sessions: Map<string, Promise<DecoderSession>>;
+}
+
+/** Models kept in memory at once: the current one and the one it was made from. */
+const MAX_MODELS = 2;
+
+/** Progress for reads big enough to notice (≥ 64 MB), in steps of 5 %. */
+function loadProgress(dir: string, emit?: Emitter): ((current: number, total: number) => void) | undefined {
+  if (!emit) return undefined;
+  let shown = -1;
+  return (current, total) => {
+    if (total < 64 * 2 ** 20) return;
+    const twentieth = Math.floor((20 * current) / total);
+    if (twentieth === shown) return;
+    shown = twentieth;
+    emit.progress({ label: `load ${path.basename(dir)}`, current, total, unit: 'B' });
+  };
+}
+
+/** Names, sizes and modification times of a directory's files, as one string. */
+export function fingerprint(dir: string): string {
+  const parts: string[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const st = fs.statSync(path.join(dir, name));
+    if (st.isFile()) parts.push(`${name}:${st.size}:${st.mtimeMs}`);
+  }
+  return parts.join('|');
+}
+
+/** The directory's tokenizer; null when it holds neither tokenizer.json nor vocab.json + merges.txt. */
+function tokenizerOrNull(dir: string, files: string[]): TextTokenizer | null {
+  const usable = files.includes('tokenizer.json') || (files.includes('vocab.json') && files.includes('merges.txt'));
+  return usable ? loadTokenizer(dir) : null;
+}
+
+/** Builds the in-memory form from a config and weights (read from disk or made by a tool). */
+export function describeModel(dir: string, ckpt: Omit<Checkpoint, 'dir'>, tokenizer: TextTokenizer | null): LoadedModel {
+  const { arch, cfg } = resolveArchitecture(ckpt.config);
+  let parameters = 0;
+  for (const p of arch.parameters(cfg)) {
+    const t = ckpt.weights.get(p.name);
+    if (!t) throw new UserError(`${dir}: the weights lack ${p.name}, which a ${cfg.modelType} model with this config.json needs`);
+    if (t.shape.join() !== p.shape.join()) {
+      throw new UserError(`${dir}: ${p.name} has shape [${t.shape}] but config.json implies [${p.shape}]; the config and the weights disagree`);
+    }
+    parameters += numel(p.shape);
+  }
+  return {
+    dir,
+    config: ckpt.config,
+    arch,
+    cfg,
+    weights: ckpt.weights,
+    tokenizer,
+    tokenizerFiles: ckpt.tokenizerFiles,
+    generationConfig: ckpt.generationConfig,
+    provenance: ckpt.provenance,
+    parameters,
+    bytes: parameters * 4,
+  };
+}
+
+export class Engine {
+  readonly threads: number;
+  private readonly cache = new Map<string, CacheEntry>();
+  private current: LoadedModel | null = null;
+
+  constructor(opts: { threads?: number } = {}) {
+    this.threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : os.availableParallelism();
+  }
+
+  /** The model a spec names (directory, hub id, builtin:name), from memory when unchanged on disk. */
+  async model(spec: string, opts: LoadOptions): Promise<LoadedModel> {
+    const dir = await resolveModelSource(spec, { cwd: opts.cwd, signal: opts.signal, emit: opts.emit });
+    const print = fingerprint(dir);
+    const hit = this.cache.get(dir);
+    if (hit && hit.fingerprint === print) return this.use(dir, hit);
+    const ckpt = readCheckpoint(dir, { signal: opts.signal, onProgress: loadProgress(dir, opts.emit) });
+    const model = describeModel(dir, ckpt, tokenizerOrNull(dir, ckpt.tokenizerFiles));
+    await this.store(dir, print, model);
+    return model;
+  }
+
+  /**
+   * Hands the engine a model a tool has just written to `dir` (already on disk), so the next
+   * step uses it from memory.
+   */
+  async adopt(dir: string, ckpt: Omit<Checkpoint, 'dir' | 'tokenizerFiles'>): Promise<LoadedModel> {
+    const abs = path.resolve(dir);
+    const tokenizerFiles = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(abs, f)));
+    const model = describeModel(abs, { ...ckpt, tokenizerFiles }, tokenizerOrNull(abs, tokenizerFiles));
+    await this.store(abs, fingerprint(abs), model);
+    return model;
+  }
+
+  /**
+   * An ORT session over a model's weights, built once per (model, options). `weights`
+   * replaces the model's own (the tweaker's temporary deltas): such a session is not cached.
+   */
+  async session(model: LoadedModel, opts: DecoderSessionOptions & { weights?: Weights } = {}): Promise<DecoderSession> {
+    const { DecoderSession } = await import('../runtime/session.js');
+    const options = { logits: opts.logits ?? 'last', threads: opts.threads ?? this.threads };
+    if (opts.weights) return DecoderSession.create(model.arch, model.cfg, opts.weights, options);
+    const entry = this.cache.get(model.dir);
+    if (!entry || entry.model !== model) return DecoderSession.create(model.arch, model.cfg, model.weights, options);
+    const key = `${options.logits}/${options.threads}`;
+    let session = entry.sessions.get(key);
+    if (!session) {
+      session = DecoderSession.create(model.arch, model.cfg, model.weights, options);
+      entry.sessions.set(key, session);
+      session.catch(() => entry.sessions.delete(key));
+    }
+    return session;
+  }
+
+  /** The most recently used model, for the state panel; null before any. */
+  summary(): ModelSummary | null {
+    const m = this.current;
+    if (!m) return null;
+    const tok = m.tokenizer ? `${m.tokenizer.vocabSize} tokens` : null;
+    return { path: m.dir, modelType: m.cfg.modelType, parameters: m.parameters, dtype: 'float32', bytes: m.bytes, tokenizer: tok };
+  }
+
+  /** Parameter names of the most recently used model (completion of param_pattern/deltas). */
+  parameterNames(): string[] {
+    return this.current ? this.current.arch.parameters(this.current.cfg).map((p) => p.name) : [];
+  }
+
+  /** Drops every model and frees the native sessions. */
+  async release(): Promise<void> {
+    const entries = [...this.cache.values()];
+    this.cache.clear();
+    this.current = null;
+    await Promise.all(entries.map((e) => releaseSessions(e)));
+  }
+
+  private use(dir: string, entry: CacheEntry): LoadedModel {
+    // Most recently used last, so eviction drops the oldest.
+    this.cache.delete(dir);
+    this.cache.set(dir, entry);
+    this.current = entry.model;
+    return entry.model;
+  }
+
+  private async store(dir: string, print: string, model: LoadedModel): Promise<void> {
+    const old = this.cache.get(dir);
+    if (old) {
+      this.cache.delete(dir);
+      await releaseSessions(old);
+    }
+    this.use(dir, { fingerprint: print, model, sessions: new Map() });
+    while (this.cache.size > MAX_MODELS) {
+      const [oldest, entry] = this.cache.entries().next().value as [string, CacheEntry];
+      this.cache.delete(oldest);
+      await releaseSessions(entry);
+    }
+  }
+}
+
+async function releaseSessions(entry: CacheEntry): Promise<void> {
+  const sessions = await Promise.allSettled(entry.sessions.values());
+  entry.sessions.clear();
+  await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
+}

@@ -1,0 +1,52 @@
+/** Small real models on disk for the tool tests: random weights, a character tokenizer. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ToolEvent } from '../../src/core/events.js';
+import { Random } from '../../src/core/random.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { runTool, type RunToolOutcome } from '../../src/engine/run-tool.js';
+import { writeCheckpoint } from '../../src/models/checkpoint.js';
+import { resolveArchitecture } from '../../src/models/index.js';
+import { charTokenizerFiles } from '../../src/models/tokenizer.js';
+
+export const ALPHABET = ' \nabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;!?\'-';
+
+export const TINY_GPT2 = {
+  model_type: 'gpt2', n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4,
+  activation_function: 'gelu_new', layer_norm_epsilon: 1e-5,
+};
+
+/** Writes config.json + tokenizer files only (what the reinitializer starts from). */
+export function writeConfigDir(dir: string, config: Record<string, unknown> = TINY_GPT2): void {
+  const { tokenizerJson, tokenizerConfig } = charTokenizerFiles(ALPHABET);
+  const vocab = Object.keys((tokenizerJson.model as { vocab: object }).vocab).length;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, vocab_size: vocab }));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
+}
+
+/** A complete model directory with weights drawn wider than init (std 0.3) so outputs vary. */
+export function writeTinyModel(dir: string, config: Record<string, unknown> = TINY_GPT2, seed = 7): void {
+  const cfgDir = `${dir}.cfg`;
+  writeConfigDir(cfgDir, config);
+  const raw = JSON.parse(fs.readFileSync(path.join(cfgDir, 'config.json'), 'utf8'));
+  const { arch, cfg } = resolveArchitecture(raw);
+  const rng = new Random(seed);
+  const weights = arch.init(cfg, rng);
+  for (const t of weights.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += rng.normal(0, 0.3);
+  writeCheckpoint(dir, { config: raw, weights, dir: cfgDir, tokenizerFiles: ['tokenizer.json', 'tokenizer_config.json'] });
+  fs.rmSync(cfgDir, { recursive: true });
+}
+
+/** Runs a tool in-process and collects its events. */
+export async function run(cwd: string, engine: Engine, line: string[], json = false): Promise<RunToolOutcome & { events: ToolEvent[] }> {
+  const events: ToolEvent[] = [];
+  const [name, ...argv] = line;
+  const out = await runTool(name, argv, { cwd, sink: (e) => events.push(e), engine, json });
+  return { ...out, events };
+}
+
+export function tokensOf(events: ToolEvent[]): string {
+  return events.map((e) => (e.type === 'token' ? e.text : '')).join('');
+}
