@@ -95,8 +95,11 @@ async function runCommand(name: string, argv: string[], flags: GlobalFlags): Pro
   }
 }
 
-async function runToolStep(name: string, argv: string[], flags: GlobalFlags): Promise<number> {
+async function runToolStep(name: string, argv: string[], given: GlobalFlags): Promise<number> {
   const [{ runTool }, { createRenderer }] = await Promise.all([import('./engine/run-tool.js'), import('./core/render-text.js')]);
+  const config = await userConfig();
+  // `smox config set json true` makes --json the default.
+  const flags = { ...given, json: given.json || config.json === true };
   const renderer = createRenderer({
     out: process.stdout,
     err: process.stderr,
@@ -126,7 +129,7 @@ async function runToolStep(name: string, argv: string[], flags: GlobalFlags): Pr
       sink: (e) => renderer.event(e),
       signal: controller.signal,
       json: flags.json,
-      config: await userConfig(),
+      config,
     });
     renderer.finish();
     if (outcome.ok) return EXIT_OK;

@@ -63,6 +63,9 @@ interface Prepared {
   created: string[];
 }
 
+/** Config keys that are user defaults for tool arguments of the same name. */
+const CONFIG_ARG_DEFAULTS = ['temperature', 'top_k', 'top_p'];
+
 /** A state for a directory smox has not touched yet; written only if the tool succeeds. */
 function blankState(): SmolboxState {
   const now = new Date().toISOString();
@@ -80,6 +83,11 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
   const tool = await loadTool(name, opts.env);
   const parsed = parseArgs(tool.def, argv);
   if (parsed.help) return { help: toolHelp(tool.name, tool.def) };
+  for (const key of CONFIG_ARG_DEFAULTS) {
+    // `smox config set temperature 0.8` replaces the schema's default, never a given flag.
+    const preferred = opts.config?.[key];
+    if (key in tool.def.args && !parsed.given.includes(key) && typeof preferred === 'number') parsed.values[key] = preferred;
+  }
   const state = readState(opts.cwd) ?? blankState();
   const { values, stateChanges } = resolvePathArgs(tool.def.args, parsed.values, state, opts.cwd);
   for (const [argName, spec] of Object.entries(tool.def.args)) {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { hashDirectory } from '../../src/core/history.js';
+import { hashDirectory, readHistory } from '../../src/core/history.js';
+import { runTool } from '../../src/engine/run-tool.js';
 import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { readCheckpoint } from '../../src/models/checkpoint.js';
@@ -90,6 +91,13 @@ describe('infer/sampler', () => {
     const r = await run(cwd, engine, ['infer/sampler', '--model-path', 'tiny', '--prompt', 'abc', '--max-new-tokens', '500']);
     expect(r.ok, r.error).toBe(true);
     expect((r.result!.data as { generated_ids: number[]; stop_reason: string }).generated_ids).toHaveLength(64 - 3 + 1);
+  });
+
+  it('takes sampling defaults from the user config, never over a given flag', async () => {
+    const line = ['--model-path', 'tiny', '--max-new-tokens', '2', '--top-k', '7'];
+    const r = await runTool('infer/sampler', line, { cwd, engine, sink: () => {}, config: { temperature: 1.25, top_k: 3, threads: 1 } });
+    expect(r.ok, r.error).toBe(true);
+    expect(readHistory(cwd).at(-1)!.args).toMatchObject({ temperature: 1.25, top_k: 7, top_p: 0.95 });
   });
 
   it('refuses an empty prompt, top_p outside (0, 1] and a character the tokenizer lacks', async () => {
