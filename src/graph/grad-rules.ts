@@ -323,7 +323,7 @@ const softmaxCrossEntropy: GradRule = (c, n, [dLoss]) => {
   const ignore = n.attrs.ignore_index ? g.int64(n.attrs.ignore_index.value as number) : undefined;
   let valid: Value = g.float32(1);
   let safe = labels64;
-  let count: Value = g.float32(typeof N === 'number' ? N : NaN);
+  let count: Value | undefined;
   if (ignore) {
     const ignored = op.equal(g, `${P}/ignored/Equal`, labels64, ignore);
     safe = op.where(g, `${P}/labels/Where`, ignored, g.int64(0), labels64);
@@ -342,7 +342,7 @@ const softmaxCrossEntropy: GradRule = (c, n, [dLoss]) => {
       axis: attr.int(1),
       reduction: attr.string('add'),
     })[0];
-    const rowScale = op.mul(g, `${P}/scale/Mul`, op.div(g, `${P}/scale/Div`, validCol, count), dLoss!);
+    const rowScale = op.mul(g, `${P}/scale/Mul`, op.div(g, `${P}/scale/Div`, validCol, count ?? g.float32(staticShape(labels)[0])), dLoss!);
     return op.mul(g, `${P}/dScores/Mul`, diff, rowScale);
   });
 };
