@@ -1,0 +1,301 @@
+/**
+ * Full fine-tuning on onnxruntime-node: one ORT run per micro-batch computes forward, mean
+ * token cross-entropy and every parameter's gradient (training-graph.ts, autodiff in
+ * graph/autodiff.ts); gradients are summed over the micro-batches, clipped by global norm and
+ * applied with AdamW here in TypeScript. Weights are graph inputs wrapping our Float32Arrays
+ * (ORT reads them without a copy), so the update is visible to the next run with nothing
+ * re-sent.
+ *
+ * AdamW beside the graph rather than in it — see bench/train.ts and the report for numbers:
+ * in the graph, ORT would copy every new weight and both moments into fresh buffers each step
+ * (3 × 4 bytes × params, ~1.5 GB for gpt2-124M), on top of the gradients it copies out either
+ * way; beside it, one pass over params in JS costs less than those copies.
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../core/tool.js';
+import type { Batch } from '../data/batches.js';
+import { writeOnnx } from '../graph/onnx-writer.js';
+import type { Architecture, DecoderConfig } from '../models/architecture.js';
+import { numel, type Weights } from '../models/tensor.js';
+import { adamwUpdate, addInto, decays, sumOfSquares } from './adamw.js';
+import { ortError } from './session.js';
+import { trainingMemoryBytes } from './training-memory.js';
+import { buildTrainingGraph, IGNORE_INDEX } from './training-graph.js';
+
+export interface TrainerOptions {
+  /** Rows of one micro-batch (the graph's static B); shorter batches are padded. */
+  batchSize: number;
+  /** Tokens per row (the graph's static T); shorter rows are padded. */
+  seqLength: number;
+  /** ORT intra-op threads (default: the number of cores). */
+  threads?: number;
+  /**
+   * AdamW decoupled weight decay (default 0), applied as Hugging Face's Trainer does: to every
+   * weight but biases and normalisation weights (1-D tensors); embeddings decay.
+   */
+  weightDecay?: number;
+  /** AdamW β1, β2, ε (default 0.9, 0.999, 1e-8, Hugging Face's defaults). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Clip the global gradient norm to this (torch's clip_grad_norm_); 0 = off (default 1.0). */
+  gradClip?: number;
+}
+
+/** What one optimizer step reports. */
+export interface StepResult {
+  /** Mean token loss over the step's micro-batches. */
+  loss: number;
+  /** Global L2 norm of the (accumulated, averaged) gradient before clipping. */
+  gradNorm: number;
+}
+
+/** AdamW state: the number of steps taken and the moments by parameter name. */
+export interface OptimizerState {
+  step: number;
+  m: Weights;
+  v: Weights;
+}
+
+interface Param {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  decay: boolean;
+  /** An ORT tensor wrapping `data` (no copy), fed every run. */
+  feed: ort.Tensor;
+}
+
+const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+});
+
+function copyWeights(entries: Iterable<[string, number[], Float32Array]>): Weights {
+  const w: Weights = new Map();
+  for (const [name, shape, data] of entries) w.set(name, { shape: [...shape], data: new Float32Array(data) });
+  return w;
+}
+
+export class Trainer {
+  private stepCount = 0;
+  private evalSession: ort.InferenceSession | null = null;
+
+  private constructor(
+    private readonly arch: Architecture<any>,
+    private readonly cfg: DecoderConfig,
+    private readonly params: Param[],
+    private readonly session: ort.InferenceSession,
+    private readonly opts: Required<TrainerOptions>,
+  ) {}
+
+  /**
+   * Builds the training graph for (architecture, config) at batchSize × seqLength and opens
+   * its session. The weights are copied; `weights()` returns the trained ones. Throws a
+   * UserError before any work when the estimated memory exceeds this machine's.
+   */
+  static async create<C extends DecoderConfig>(arch: Architecture<C>, cfg: C, weights: Weights, options: TrainerOptions): Promise<Trainer> {
+    const opts: Required<TrainerOptions> = {
+      threads: os.availableParallelism(), weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1.0, ...options,
+    };
+    const { batchSize: B, seqLength: T } = opts;
+    if (!Number.isInteger(B) || B < 1) throw new UserError(`batch size must be a positive integer, got ${B}`);
+    if (!Number.isInteger(T) || T < 1) throw new UserError(`sequence length must be a positive integer, got ${T}`);
+    if (T > cfg.maxPositions) throw new UserError(`--max_seq_length ${T} is beyond the model's ${cfg.maxPositions} positions; use at most ${cfg.maxPositions}`);
+    const specs = arch.parameters(cfg);
+    for (const p of specs) {
+      const t = weights.get(p.name);
+      if (!t) throw new UserError(`the weights lack ${p.name} that a ${cfg.modelType} model with this config.json needs`);
+      if (t.shape.join() !== p.shape.join()) throw new UserError(`${p.name} has shape [${t.shape}] but config.json implies [${p.shape}]`);
+    }
+
+    const { graph, forwardNodes } = buildTrainingGraph(arch, cfg, { batchSize: B, seqLength: T, gradients: true });
+    const paramCount = specs.reduce((n, p) => n + numel(p.shape), 0);
+    const need = trainingMemoryBytes(graph, forwardNodes, paramCount);
+    const have = os.totalmem();
+    if (need > have) {
+      const gb = (b: number) => (b / 2 ** 30).toFixed(b < 10 * 2 ** 30 ? 1 : 0);
+      throw new UserError(
+        `batch ${B} × ${T} needs ~${gb(need)} GB to train this ${cfg.modelType} model (this machine has ${gb(have)} GB); lower --batch_size or --max_seq_length`,
+      );
+    }
+
+    const params: Param[] = specs.map((p) => {
+      const data = new Float32Array(weights.get(p.name)!.data);
+      const n = data.length;
+      return {
+        name: p.name, shape: p.shape, data, m: new Float32Array(n), v: new Float32Array(n),
+        decay: decays(p.name, p.shape), feed: new ort.Tensor('float32', data, p.shape),
+      };
+    });
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(writeOnnx(graph, { weightsAs: 'inputs', graphName: 'smolbox-train' }), sessionOptions(opts.threads));
+    } catch (err) {
+      throw ortError(err, 'loading the training graph');
+    }
+    return new Trainer(arch, cfg, params, session, opts);
+  }
+
+  /** Optimizer steps taken so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /**
+   * One optimizer step: gradients summed over the micro-batches and averaged
+   * (grad_accum = batches.length), clipped to the global norm `gradClip`, then AdamW at `lr`.
+   */
+  async step(batches: Batch[], lr: number): Promise<StepResult> {
+    if (batches.length === 0) throw new UserError('a training step needs at least one batch');
+    const acc: Float32Array[] = [];
+    let lossSum = 0;
+    for (const batch of batches) {
+      const feeds = this.feeds(batch);
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await this.session.run(feeds);
+      } catch (err) {
+        throw ortError(err, 'running a training step');
+      }
+      lossSum += Number(out.loss.data[0]);
+      this.params.forEach((p, i) => {
+        const grad = out[`grad.${p.name}`].data as Float32Array;
+        // ORT hands back a fresh buffer per output: the first micro-batch's becomes the sum.
+        if (acc[i]) addInto(acc[i], grad);
+        else acc[i] = grad;
+      });
+    }
+    const k = batches.length;
+    const squares = acc.reduce((s, g) => s + sumOfSquares(g), 0);
+    const gradNorm = Math.sqrt(squares) / k;
+    let scale = 1 / k;
+    const { gradClip } = this.opts;
+    if (gradClip > 0 && Number.isFinite(gradNorm)) {
+      const coef = gradClip / (gradNorm + 1e-6);
+      if (coef < 1) scale *= coef;
+    }
+    this.stepCount++;
+    const { beta1, beta2, eps, weightDecay } = this.opts;
+    this.params.forEach((p, i) => {
+      adamwUpdate(p.data, acc[i], p.m, p.v, this.stepCount, scale, { lr, beta1, beta2, eps, weightDecay: p.decay ? weightDecay : 0 });
+    });
+    return { loss: lossSum / k, gradNorm };
+  }
+
+  /**
+   * Mean token loss over `batch` without updating. Rows beyond the graph's batch size are run
+   * in chunks; a short chunk is padded with rows whose targets are ignored.
+   */
+  async evalLoss(batch: Batch): Promise<number> {
+    if (!this.evalSession) {
+      const { graph } = buildTrainingGraph(this.arch, this.cfg, { batchSize: this.opts.batchSize, seqLength: this.opts.seqLength, gradients: false });
+      try {
+        this.evalSession = await ort.InferenceSession.create(writeOnnx(graph, { weightsAs: 'inputs', graphName: 'smolbox-eval' }), sessionOptions(this.opts.threads));
+      } catch (err) {
+        throw ortError(err, 'loading the evaluation graph');
+      }
+    }
+    const B = this.opts.batchSize;
+    const T = batch.seqLength;
+    let sum = 0;
+    let tokens = 0;
+    for (let first = 0; first < batch.batchSize; first += B) {
+      const rows = Math.min(B, batch.batchSize - first);
+      const chunk: Batch = {
+        inputIds: batch.inputIds.subarray(first * T, (first + rows) * T),
+        targets: batch.targets.subarray(first * T, (first + rows) * T),
+        batchSize: rows,
+        seqLength: T,
+      };
+      const feeds = this.feeds(chunk);
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await this.evalSession.run(feeds, ['loss']);
+      } catch (err) {
+        throw ortError(err, 'evaluating');
+      }
+      const n = chunk.targets.reduce((c, t) => c + (t === IGNORE_INDEX ? 0 : 1), 0);
+      sum += Number(out.loss.data[0]) * n;
+      tokens += n;
+    }
+    return tokens > 0 ? sum / tokens : NaN;
+  }
+
+  /** The current parameters (copies), Hugging Face names and shapes. */
+  weights(): Weights {
+    return copyWeights(this.params.map((p) => [p.name, p.shape, p.data]));
+  }
+
+  /** AdamW's step count and moments (copies), for checkpoints. */
+  optimizerState(): OptimizerState {
+    return {
+      step: this.stepCount,
+      m: copyWeights(this.params.map((p) => [p.name, p.shape, p.m])),
+      v: copyWeights(this.params.map((p) => [p.name, p.shape, p.v])),
+    };
+  }
+
+  /** Restores `optimizerState()` output; every parameter's moments must be present with its shape. */
+  loadOptimizerState(s: OptimizerState): void {
+    if (!Number.isInteger(s.step) || s.step < 0) throw new UserError(`optimizer state: step must be a non-negative integer, got ${s.step}`);
+    for (const p of this.params) {
+      for (const [which, w] of [['m', s.m], ['v', s.v]] as const) {
+        const t = w.get(p.name);
+        if (!t || t.shape.join() !== p.shape.join()) {
+          throw new UserError(`optimizer state lacks ${which} for ${p.name} [${p.shape}] (found ${t ? `[${t.shape}]` : 'none'}); it belongs to another model`);
+        }
+      }
+    }
+    for (const p of this.params) {
+      p.m.set(s.m.get(p.name)!.data);
+      p.v.set(s.v.get(p.name)!.data);
+    }
+    this.stepCount = s.step;
+  }
+
+  /** Frees the native sessions. */
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.evalSession?.release();
+    this.evalSession = null;
+  }
+
+  /** input_ids / targets as int64 [B, T] and [B·T], padded to the graph's shape, plus every weight. */
+  private feeds(batch: Batch): Record<string, ort.Tensor> {
+    const { batchSize: B, seqLength: T } = this.opts;
+    const { batchSize: rows, seqLength: cols } = batch;
+    if (rows > B || cols > T) {
+      throw new UserError(`a batch of ${rows} × ${cols} tokens does not fit the trainer's ${B} × ${T}; make batches at most that size`);
+    }
+    if (batch.inputIds.length !== rows * cols || batch.targets.length !== rows * cols) {
+      throw new UserError(`a batch declared ${rows} × ${cols} holds ${batch.inputIds.length} input ids and ${batch.targets.length} targets`);
+    }
+    const V = this.cfg.vocabSize;
+    const ids = new BigInt64Array(B * T);
+    const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_INDEX));
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const id = batch.inputIds[r * cols + c];
+        const target = batch.targets[r * cols + c];
+        if (!(id >= 0 && id < V) || !(target === IGNORE_INDEX || (target >= 0 && target < V))) {
+          throw new UserError(`token id ${id >= 0 && id < V ? target : id} is outside the model's vocabulary (0..${V - 1}); the tokenizer does not match the model`);
+        }
+        ids[r * T + c] = BigInt(id);
+        targets[r * T + c] = BigInt(target);
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [B, T]),
+      targets: new ort.Tensor('int64', targets, [B * T]),
+    };
+    for (const p of this.params) feeds[p.name] = p.feed;
+    return feeds;
+  }
+}
