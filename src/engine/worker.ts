@@ -1,0 +1,65 @@
+/**
+ * The workbench's engine thread. onnxruntime's `run()` blocks the event loop while it
+ * computes, so the Engine (models, ORT sessions) lives here and the Ink UI on the main thread
+ * only exchanges messages (worker-protocol.ts): it stays responsive, and a `cancel` message
+ * reaches this thread between two ORT runs, where the tool checks its AbortSignal.
+ */
+import { isMainThread, parentPort } from 'node:worker_threads';
+import type { HostReply, HostRequest, WorkbenchEvent } from './worker-protocol.js';
+import { StepHost } from './worker-host.js';
+
+/** The part of a MessagePort the host loop uses (a MessageChannel port in tests). */
+export interface PortLike {
+  postMessage(message: HostReply): void;
+  on(event: 'message', listener: (message: HostRequest) => void): unknown;
+  close?(): void;
+}
+
+/**
+ * Answers requests on `port` with `host`: one step at a time is what the UI sends, but ids
+ * keep events and cancels tied to their step regardless.
+ */
+export function serveHost(port: PortLike, host: StepHost): void {
+  const running = new Map<number, AbortController>();
+  port.postMessage({ type: 'ready', info: host.info() });
+  port.on('message', (req) => {
+    switch (req.type) {
+      case 'step': {
+        const controller = new AbortController();
+        running.set(req.id, controller);
+        const sink = (event: WorkbenchEvent) => port.postMessage({ type: 'event', id: req.id, event });
+        void host
+          .step(req.words, req.cwd, sink, controller.signal)
+          .catch((err: unknown) => {
+            // runTool reports its own failures; this is a bug in the host, still one line.
+            const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+            sink({ type: 'error', message });
+            return { ok: false, failure: 'run' as const, error: message };
+          })
+          .then((outcome) => {
+            running.delete(req.id);
+            port.postMessage({ type: 'done', id: req.id, outcome, info: host.info() });
+          });
+        return;
+      }
+      case 'cancel':
+        running.get(req.id)?.abort();
+        return;
+      case 'close':
+        for (const c of running.values()) c.abort();
+        void host.release().finally(() => {
+          port.postMessage({ type: 'closed' });
+          port.close?.();
+        });
+        return;
+    }
+  });
+}
+
+async function start(port: PortLike): Promise<void> {
+  const [{ Engine }, { readConfig }] = await Promise.all([import('./engine.js'), import('../core/config.js')]);
+  const threads = readConfig().threads;
+  serveHost(port, new StepHost({ engine: new Engine({ threads: typeof threads === 'number' ? threads : undefined }) }));
+}
+
+if (!isMainThread && parentPort) await start(parentPort as unknown as PortLike);

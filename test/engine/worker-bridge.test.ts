@@ -1,0 +1,127 @@
+/**
+ * The workbench's engine bridge: the protocol client and host over a MessageChannel on this
+ * thread, and the real worker thread from the built dist/ (worker_threads cannot run .ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createInProcessBridge } from '../../src/engine/in-process-bridge.js';
+import type { EngineBridge, WorkbenchEvent } from '../../src/engine/worker-bridge.js';
+import { readHistory } from '../../src/core/history.js';
+import { readState } from '../../src/core/state.js';
+import { ensureBuilt, repoRoot } from '../cli/built-cli.js';
+import { makeDemoTools, stubEngine } from '../tui/fixtures.js';
+
+let toolsDir: string;
+let cwd: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  toolsDir = makeDemoTools();
+  env = { ...process.env, SMOLBOX_TOOLS_PATH: toolsDir, SMOLBOX_CONFIG_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'smox-cfg-')) };
+});
+afterAll(() => fs.rmSync(toolsDir, { recursive: true, force: true }));
+beforeEach(() => {
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-bridge-'));
+});
+
+async function collect(bridge: EngineBridge, line: string[]) {
+  const events: WorkbenchEvent[] = [];
+  const result = await bridge.step(line, cwd, (e) => events.push(e));
+  return { ...result, events };
+}
+
+/** The same expectations for both bridges. */
+function contract(make: () => EngineBridge) {
+  it('streams a tool’s events and records the step like the CLI', async () => {
+    const bridge = make();
+    try {
+      const info = await bridge.ready();
+      expect(info.threads).toBeGreaterThan(0);
+      const { outcome, events } = await collect(bridge, ['demo/speak', '--model_path', 'base', '--words', '2']);
+      expect(outcome).toEqual({ ok: true });
+      expect(events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text).join('')).toBe('hello hello ');
+      expect(events.filter((e) => e.type === 'progress')).toHaveLength(2);
+      expect(events.at(-1)).toMatchObject({ type: 'result', result: { message: 'spoke 2 words' } });
+      const history = readHistory(cwd);
+      expect(history).toHaveLength(1);
+      expect(history[0]).toMatchObject({ name: 'demo/speak', status: 'ok', args: { words: 2 } });
+      expect(readState(cwd)?.model_path).toMatch(/^\.smolbox\//);
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('runs commands and help, printing lines', async () => {
+    const bridge = make();
+    try {
+      await collect(bridge, ['set', 'dataset_path', 'data.txt']);
+      const got = await collect(bridge, ['get', 'dataset_path']);
+      expect(got.events).toEqual([{ type: 'output', line: 'data.txt' }]);
+      expect(readHistory(cwd).map((r) => r.name)).toEqual(['set']);
+      const help = await collect(bridge, ['help', 'demo/speak']);
+      expect(help.events.map((e) => (e.type === 'result' ? e.result.message : '')).join('')).toContain('--words');
+      const bad = await collect(bridge, ['get', 'colour']);
+      expect(bad.outcome).toMatchObject({ ok: false, failure: 'usage' });
+      expect(bad.events).toHaveLength(1);
+      expect(bad.events[0]).toMatchObject({ type: 'error' });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('cancels the running step and records it as cancelled', async () => {
+    const bridge = make();
+    try {
+      const events: WorkbenchEvent[] = [];
+      const running = bridge.step(['demo/wait'], cwd, (e) => {
+        events.push(e);
+        if (e.type === 'token') bridge.cancel();
+      });
+      const { outcome } = await running;
+      expect(outcome).toMatchObject({ ok: false, failure: 'cancelled', error: 'demo/wait: cancelled' });
+      expect(readHistory(cwd)[0]).toMatchObject({ name: 'demo/wait', status: 'cancelled' });
+      // The engine is free again.
+      expect((await collect(bridge, ['demo/fail'])).outcome).toMatchObject({ ok: false, failure: 'run', error: 'demo/fail: the flux capacitor is empty; fill it first' });
+    } finally {
+      await bridge.close();
+    }
+  });
+}
+
+describe('in-process bridge', () => {
+  contract(() => createInProcessBridge({ engine: stubEngine(), env }));
+
+  it('reports the engine’s model after each step', async () => {
+    const bridge = createInProcessBridge({ engine: stubEngine({ modelType: 'gpt2', parameters: 1000 }), env });
+    try {
+      const { info } = await collect(bridge, ['state']);
+      expect(info.model).toMatchObject({ modelType: 'gpt2', parameters: 1000 });
+      expect(info.paramNames).toContain('lm_head.weight');
+    } finally {
+      await bridge.close();
+    }
+  });
+});
+
+describe('worker bridge (built)', () => {
+  let createWorkerBridge: (opts: { env?: NodeJS.ProcessEnv }) => EngineBridge;
+  beforeAll(async () => {
+    ensureBuilt();
+    const mod = await import(pathToFileURL(path.join(repoRoot, 'dist', 'src', 'engine', 'worker-bridge.js')).href);
+    createWorkerBridge = mod.createWorkerBridge;
+  });
+  contract(() => createWorkerBridge({ env }));
+
+  it('a tool that prints to stdout shows up as a log line, not on the terminal', async () => {
+    const bridge = createWorkerBridge({ env });
+    try {
+      const { events } = await collect(bridge, ['state']);
+      expect(events.some((e) => e.type === 'output' && e.line.includes('"model_path"'))).toBe(true);
+    } finally {
+      await bridge.close();
+    }
+  });
+});

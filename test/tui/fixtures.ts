@@ -1,0 +1,75 @@
+/**
+ * User tools (SMOLBOX_TOOLS_PATH) that stand in for the model engine in workbench tests:
+ * demo/speak streams tokens, progress and a falling loss, then writes its output model
+ * directory (so the state advances); demo/wait streams a token and waits to be cancelled;
+ * demo/fail fails with a one-line message.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SPEAK = `export default {
+  summary: 'say hello, streaming',
+  args: {
+    model_path: { kind: 'string', default: '<AUTO>', help: 'in', resolves: { key: 'model_path', direction: 'in' }, complete: 'model' },
+    output_model_path: { kind: 'string', default: '<AUTO>', help: 'out', resolves: { key: 'output_model_path', direction: 'out' }, complete: 'path' },
+    words: { kind: 'integer', default: 3, help: 'how many words', min: 1 },
+    style: { kind: 'choice', default: 'plain', choices: ['plain', 'loud', 'lyrical'], help: 'how to say it' },
+  },
+  async run(ctx, a) {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    for (let i = 1; i <= a.words; i++) {
+      ctx.emit.token(a.style === 'loud' ? 'HELLO ' : 'hello ');
+      ctx.emit.metric('loss', 4 / i, i);
+      ctx.emit.progress({ label: 'speak', current: i, total: a.words, unit: 'word', info: { 'tok/s': 100 } });
+    }
+    fs.writeFileSync(path.join(ctx.cwd, a.output_model_path, 'said.txt'), 'hello '.repeat(a.words));
+    return { metrics: { words: a.words }, message: 'spoke ' + a.words + ' words' };
+  },
+};
+`;
+
+const WAIT = `export default {
+  summary: 'wait until cancelled',
+  args: {},
+  async run(ctx) {
+    ctx.emit.token('waiting');
+    ctx.emit.progress({ label: 'wait', current: 0, total: 10 });
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+    throw new Error('aborted');
+  },
+};
+`;
+
+const FAIL = `export default {
+  summary: 'fail with a message',
+  args: {},
+  async run() {
+    const err = new Error('demo/fail: the flux capacitor is empty; fill it first');
+    err.name = 'UserError';
+    throw err;
+  },
+};
+`;
+
+/** Writes the demo tools into a fresh directory; returns the directory for SMOLBOX_TOOLS_PATH. */
+export function makeDemoTools(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-demo-tools-'));
+  fs.mkdirSync(path.join(dir, 'demo'));
+  fs.writeFileSync(path.join(dir, 'demo', 'speak.mjs'), SPEAK);
+  fs.writeFileSync(path.join(dir, 'demo', 'wait.mjs'), WAIT);
+  fs.writeFileSync(path.join(dir, 'demo', 'fail.mjs'), FAIL);
+  return dir;
+}
+
+/** A stand-in for the Engine: no model until told otherwise. */
+export function stubEngine(model: { modelType: string; parameters: number } | null = null) {
+  return {
+    threads: 2,
+    summary: () =>
+      model && { path: '/models/tiny', modelType: model.modelType, parameters: model.parameters, dtype: 'float32', bytes: model.parameters * 4, tokenizer: '65 tokens' },
+    parameterNames: () => (model ? ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'lm_head.weight'] : []),
+    release: async () => {},
+  };
+}
