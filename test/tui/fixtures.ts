@@ -2,7 +2,7 @@
  * User tools (SMOLBOX_TOOLS_PATH) that stand in for the model engine in workbench tests:
  * demo/speak streams tokens, progress and a falling loss, then writes its output model
  * directory (so the state advances); demo/wait streams a token and waits to be cancelled;
- * demo/fail fails with a one-line message.
+ * demo/fail fails with a one-line message; demo/print writes to stdout behind the events.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,6 +53,16 @@ const FAIL = `export default {
 };
 `;
 
+const PRINT = `export default {
+  summary: 'print to stdout behind the events',
+  args: {},
+  async run() {
+    console.log('a stray line');
+    return { message: 'printed' };
+  },
+};
+`;
+
 /** Writes the demo tools into a fresh directory; returns the directory for SMOLBOX_TOOLS_PATH. */
 export function makeDemoTools(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-demo-tools-'));
@@ -60,6 +70,7 @@ export function makeDemoTools(): string {
   fs.writeFileSync(path.join(dir, 'demo', 'speak.mjs'), SPEAK);
   fs.writeFileSync(path.join(dir, 'demo', 'wait.mjs'), WAIT);
   fs.writeFileSync(path.join(dir, 'demo', 'fail.mjs'), FAIL);
+  fs.writeFileSync(path.join(dir, 'demo', 'print.mjs'), PRINT);
   return dir;
 }
 

@@ -1,0 +1,197 @@
+/**
+ * The workbench: finished steps scroll up as static output, the running step redraws below
+ * them, then the state and history panels and the prompt. Every line goes to the engine bridge
+ * (a worker thread in `smox`), which runs it exactly as the CLI would and streams events back.
+ *
+ * Keys: Enter runs the line, Tab completes, Up/Down walk the line history, Ctrl-C cancels the
+ * running step (twice: quits at once), Ctrl-C twice or Ctrl-D when idle quits.
+ */
+import { Box, Static, Text, useApp, useInput, useStdout } from 'ink';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
+import { complete, type Completion, type CompletionSources } from '../core/completion.js';
+import { type HistoryRecord, readHistory } from '../core/history.js';
+import { splitCommandLine } from '../core/parse-args.js';
+import { commandNames, type LoadedTool, loadAllTools } from '../core/registry.js';
+import { readState, type SmolboxState } from '../core/state.js';
+import type { ArgsSchema } from '../core/tool.js';
+import type { EngineBridge, EngineInfo } from '../engine/worker-bridge.js';
+import { HistoryPanel } from './HistoryPanel.js';
+import { loadLines, saveLine } from './line-history.js';
+import { Prompt } from './Prompt.js';
+import { StatePanel } from './StatePanel.js';
+import { applyEvent, finishStep, startStep, type Step } from './steps.js';
+import { StepView } from './StepView.js';
+import { useTheme } from './theme.js';
+
+export interface AppProps {
+  bridge: EngineBridge;
+  /** The directory whose `.smolbox/` the session works in. */
+  cwd: string;
+  /** Where the line history lives (line-history.ts). */
+  historyFile: string;
+  /** Environment for finding user tools. */
+  env?: NodeJS.ProcessEnv;
+  /** Terminal size; the stdout's by default. */
+  columns?: number;
+  rows?: number;
+  /** Called before the app exits; `force` when a running step should not be waited for. */
+  onExit?: (opts: { force: boolean }) => void;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+}
+
+/** Words the workbench itself answers. */
+const QUIT_WORDS = ['quit', 'exit'];
+/** Side by side from this width; stacked below it. */
+const WIDE = 100;
+
+type Banner = { id: -1; banner: true };
+type Item = Step | Banner;
+
+const BANNER: Banner = { id: -1, banner: true };
+
+export function App({ bridge, cwd, historyFile, env = process.env, columns, rows, onExit, now = Date.now }: AppProps) {
+  const theme = useTheme();
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const width = Math.max(40, columns ?? stdout.columns ?? 80);
+  const height = rows ?? stdout.rows ?? 24;
+
+  const [done, setDone] = useState<Item[]>([BANNER]);
+  const [live, setLiveState] = useState<Step | null>(null);
+  const liveRef = useRef<Step | null>(null);
+  const setLive = (s: Step | null) => {
+    liveRef.current = s;
+    setLiveState(s);
+  };
+  const nextId = useRef(1);
+  const [entries, setEntries] = useState<string[]>(() => loadLines(historyFile));
+  const [state, setState] = useState<SmolboxState | null>(() => readState(cwd));
+  const [records, setRecords] = useState<HistoryRecord[]>(() => readHistory(cwd));
+  const [info, setInfo] = useState<EngineInfo | null>(null);
+  const [tools, setTools] = useState<LoadedTool[]>([]);
+  const [quitArmed, setQuitArmed] = useState(false);
+
+  useEffect(() => {
+    let alive = true;
+    void bridge.ready().then((i) => alive && setInfo((old) => old ?? i));
+    void loadAllTools(env).then(({ tools: t }) => alive && setTools(t));
+    return () => {
+      alive = false;
+    };
+  }, [bridge, env]);
+
+  const commands = useMemo(() => [...commandNames(), 'help', ...QUIT_WORDS], []);
+  const schemas = useMemo(() => new Map<string, ArgsSchema>(tools.map((t) => [t.name, t.def.args])), [tools]);
+  const infoRef = useRef(info);
+  infoRef.current = info;
+  const sources: CompletionSources = useMemo(
+    () => ({
+      tools,
+      commands,
+      cwd,
+      models: () => infoRef.current?.builtins.models ?? [],
+      datasets: () => infoRef.current?.builtins.datasets ?? [],
+      paramNames: () => infoRef.current?.paramNames ?? [],
+    }),
+    [tools, commands, cwd],
+  );
+  const completeLine = (line: string, cursor: number): Completion => complete(line, cursor, sources);
+
+  const quit = (force: boolean) => {
+    onExit?.({ force });
+    exit();
+  };
+
+  const finish = (step: Step) => {
+    setDone((d) => [...d, step]);
+    setLive(null);
+    setState(readState(cwd));
+    setRecords(readHistory(cwd));
+  };
+
+  const submit = (line: string) => {
+    const text = line.trim();
+    setQuitArmed(false);
+    if (!text) return;
+    setEntries((e) => saveLine(historyFile, e, text));
+    if (QUIT_WORDS.includes(text)) return quit(false);
+    const step = startStep(nextId.current++, text, now());
+    let words: string[];
+    try {
+      words = splitCommandLine(text);
+    } catch (err) {
+      const message = (err as Error).message;
+      return finish(finishStep(applyEvent(step, { type: 'error', message }, now()), { ok: false, failure: 'usage', error: message }, now()));
+    }
+    setLive(step);
+    void bridge
+      .step(words, cwd, (e) => {
+        if (liveRef.current) setLive(applyEvent(liveRef.current, e, now()));
+      })
+      .then(({ outcome, info: after }) => {
+        setInfo(after);
+        finish(finishStep(liveRef.current ?? step, outcome, now()));
+      });
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') {
+      const running = liveRef.current;
+      if (running) {
+        if (running.cancelling) return quit(true);
+        bridge.cancel();
+        setLive({ ...running, cancelling: true });
+      } else if (quitArmed) {
+        quit(false);
+      } else {
+        setQuitArmed(true);
+      }
+      return;
+    }
+    if (key.ctrl && input === 'd') {
+      if (!liveRef.current) quit(false);
+      return;
+    }
+    if (quitArmed) setQuitArmed(false);
+  });
+
+  const wide = width >= WIDE;
+  const panelWidth = wide ? Math.floor(width / 2) : width;
+  const historyRowsShown = height >= 40 ? 6 : 3;
+  // What the live step may take: the terminal less the panels and the prompt.
+  const liveTail = Math.max(4, height - (wide ? 8 : 16) - 6);
+
+  return (
+    <Box flexDirection="column" width={width}>
+      <Static items={done}>
+        {(item) =>
+          'banner' in item ? (
+            <Box key="banner" flexDirection="column">
+              <Text bold color={theme.tone('cyan')}>
+                smolbox workbench
+              </Text>
+              <Text color={theme.tone('gray')}>help lists tools and commands · Tab completes · ↑/↓ history · Ctrl-C cancels · Ctrl-D quits</Text>
+            </Box>
+          ) : (
+            <StepView key={item.id} step={item} width={width} />
+          )
+        }
+      </Static>
+      {live && <StepView step={live} width={width} tail={liveTail} />}
+      <Box flexDirection={wide ? 'row' : 'column'} marginTop={1}>
+        <StatePanel state={state} info={info} cwd={cwd} width={panelWidth} />
+        <HistoryPanel records={records} schemas={schemas} width={panelWidth} rows={historyRowsShown} />
+      </Box>
+      <Prompt
+        active={!live}
+        entries={entries}
+        complete={completeLine}
+        onSubmit={submit}
+        width={width}
+        busyText={live?.cancelling ? 'cancelling…' : 'running… (Ctrl-C cancels)'}
+      />
+      {quitArmed && <Text color={theme.tone('yellow')}>press Ctrl-C again or Ctrl-D to quit</Text>}
+    </Box>
+  );
+}
