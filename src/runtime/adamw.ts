@@ -5,6 +5,9 @@
  *   p ← p − lr·(m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
  * The gradient arrives unscaled with a factor (1/grad_accum × the clipping coefficient), so
  * no scaled copy of it is made.
+ *
+ * The loops are kept as source text so that adamw-threads.ts runs the very same code in its
+ * worker threads (a worker cannot import a .ts module under the test runner).
  */
 
 export interface AdamWHyper {
@@ -16,6 +19,42 @@ export interface AdamWHyper {
   weightDecay: number;
 }
 
+/** The scalars one tensor's update needs, in UPDATE_ARGS order after the four arrays. */
+export function updateScalars(t: number, gradScale: number, h: AdamWHyper): number[] {
+  // m̂/(√v̂ + ε) = (m/bc1) / (√v·(1/√bc2) + ε): the bias corrections fold into two scalars.
+  return [gradScale, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, 1 - h.lr * h.weightDecay, h.lr / (1 - Math.pow(h.beta1, t)), 1 / Math.sqrt(1 - Math.pow(h.beta2, t)), h.eps];
+}
+
+export const UPDATE_ARGS = ['p', 'g', 'm', 'v', 'gradScale', 'beta1', 'beta2', 'c1', 'c2', 'decay', 'stepSize', 'invSqrtBc2', 'eps'];
+
+/** The AdamW loop (3 ns per element here, memory-bound: 4 arrays read, 3 written). */
+export const UPDATE_BODY = `
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i] * gradScale;
+    const mi = beta1 * m[i] + c1 * gi;
+    const vi = beta2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+  }`;
+
+/** Σ x² in float64, two accumulators so the adds pipeline. */
+export const SUM_OF_SQUARES_BODY = `
+  let s0 = 0;
+  let s1 = 0;
+  const n = x.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    s0 += x[i] * x[i];
+    s1 += x[i + 1] * x[i + 1];
+  }
+  if (i < n) s0 += x[i] * x[i];
+  return s0 + s1;`;
+
+type UpdateFn = (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, ...scalars: number[]) => void;
+const update = new Function(...UPDATE_ARGS, UPDATE_BODY) as UpdateFn;
+
 /** One AdamW update of one tensor at optimizer step `t` (1-based), with grad·gradScale as the gradient. */
 export function adamwUpdate(
   p: Float32Array,
@@ -26,37 +65,11 @@ export function adamwUpdate(
   gradScale: number,
   h: AdamWHyper,
 ): void {
-  const { lr, beta1, beta2, eps } = h;
-  const decay = 1 - lr * h.weightDecay;
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
-  // m̂/(√v̂ + ε) = (m/bc1) / (√v/√bc2 + ε): fold the bias corrections into two scalars.
-  const stepSize = lr / (1 - Math.pow(beta1, t));
-  const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, t));
-  const n = p.length;
-  for (let i = 0; i < n; i++) {
-    const gi = grad[i] * gradScale;
-    const mi = beta1 * m[i] + c1 * gi;
-    const vi = beta2 * v[i] + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
-  }
+  update(p, grad, m, v, ...updateScalars(t, gradScale, h));
 }
 
 /** Σ x² in float64. */
-export function sumOfSquares(x: Float32Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  const n = x.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    s0 += x[i] * x[i];
-    s1 += x[i + 1] * x[i + 1];
-  }
-  if (i < n) s0 += x[i] * x[i];
-  return s0 + s1;
-}
+export const sumOfSquares = new Function('x', SUM_OF_SQUARES_BODY) as (x: Float32Array) => number;
 
 /** acc += x, elementwise. */
 export function addInto(acc: Float32Array, x: Float32Array): void {

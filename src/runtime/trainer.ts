@@ -18,7 +18,8 @@ import type { Batch } from '../data/batches.js';
 import { writeOnnx } from '../graph/onnx-writer.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
 import { numel, type Weights } from '../models/tensor.js';
-import { adamwUpdate, addInto, decays, sumOfSquares } from './adamw.js';
+import { addInto, decays } from './adamw.js';
+import { AdamWThreads, type OptimizerSlot } from './adamw-threads.js';
 import { ortError } from './session.js';
 import { trainingMemoryBytes } from './training-memory.js';
 import { buildTrainingGraph, IGNORE_INDEX } from './training-graph.js';
@@ -58,16 +59,15 @@ export interface OptimizerState {
   v: Weights;
 }
 
-interface Param {
+/** A parameter: its optimizer slot (weights, moments, gradient, decay) and what ORT is fed. */
+interface Param extends OptimizerSlot {
   name: string;
   shape: number[];
-  data: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-  decay: boolean;
-  /** An ORT tensor wrapping `data` (no copy), fed every run. */
+  /** An ORT tensor wrapping `data` (no copy), fed every run; re-made when `data` comes back from a worker. */
   feed: ort.Tensor;
 }
+
+const NO_GRADIENT = new Float32Array(0);
 
 const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
@@ -93,6 +93,7 @@ export class Trainer {
     private readonly params: Param[],
     private readonly session: ort.InferenceSession,
     private readonly opts: Required<TrainerOptions>,
+    private readonly optimizer: AdamWThreads,
   ) {}
 
   /**
@@ -130,8 +131,8 @@ export class Trainer {
       const data = new Float32Array(weights.get(p.name)!.data);
       const n = data.length;
       return {
-        name: p.name, shape: p.shape, data, m: new Float32Array(n), v: new Float32Array(n),
-        decay: decays(p.name, p.shape), feed: new ort.Tensor('float32', data, p.shape),
+        name: p.name, shape: p.shape, data, m: new Float32Array(n), v: new Float32Array(n), grad: NO_GRADIENT,
+        weightDecay: decays(p.name, p.shape) ? opts.weightDecay : 0, feed: new ort.Tensor('float32', data, p.shape),
       };
     });
     let session: ort.InferenceSession;
@@ -140,8 +141,11 @@ export class Trainer {
     } catch (err) {
       throw ortError(err, 'loading the training graph');
     }
-    return new Trainer(arch, cfg, params, session, opts);
+    return new Trainer(arch, cfg, params, session, opts, new AdamWThreads(opts.threads, params.map((p) => p.data.length)));
   }
+
+  /** Seconds the last step spent in ORT runs (forward + backward) and in the optimizer (norm + AdamW). */
+  lastStepSeconds = { run: 0, optimizer: 0 };
 
   /** Optimizer steps taken so far. */
   get steps(): number {
@@ -154,9 +158,9 @@ export class Trainer {
    */
   async step(batches: Batch[], lr: number): Promise<StepResult> {
     if (batches.length === 0) throw new UserError('a training step needs at least one batch');
-    const acc: Float32Array[] = [];
     let lossSum = 0;
-    for (const batch of batches) {
+    const t0 = performance.now();
+    for (const [j, batch] of batches.entries()) {
       const feeds = this.feeds(batch);
       let out: ort.InferenceSession.OnnxValueMapType;
       try {
@@ -165,16 +169,16 @@ export class Trainer {
         throw ortError(err, 'running a training step');
       }
       lossSum += Number(out.loss.data[0]);
-      this.params.forEach((p, i) => {
+      for (const p of this.params) {
         const grad = out[`grad.${p.name}`].data as Float32Array;
         // ORT hands back a fresh buffer per output: the first micro-batch's becomes the sum.
-        if (acc[i]) addInto(acc[i], grad);
-        else acc[i] = grad;
-      });
+        if (j === 0) p.grad = grad;
+        else addInto(p.grad, grad);
+      }
     }
     const k = batches.length;
-    const squares = acc.reduce((s, g) => s + sumOfSquares(g), 0);
-    const gradNorm = Math.sqrt(squares) / k;
+    const t1 = performance.now();
+    const gradNorm = Math.sqrt(await this.optimizer.sumOfSquares(this.params)) / k;
     let scale = 1 / k;
     const { gradClip } = this.opts;
     if (gradClip > 0 && Number.isFinite(gradNorm)) {
@@ -182,10 +186,13 @@ export class Trainer {
       if (coef < 1) scale *= coef;
     }
     this.stepCount++;
-    const { beta1, beta2, eps, weightDecay } = this.opts;
-    this.params.forEach((p, i) => {
-      adamwUpdate(p.data, acc[i], p.m, p.v, this.stepCount, scale, { lr, beta1, beta2, eps, weightDecay: p.decay ? weightDecay : 0 });
-    });
+    const { beta1, beta2, eps } = this.opts;
+    await this.optimizer.update(this.params, this.stepCount, scale, { lr, beta1, beta2, eps });
+    for (const p of this.params) {
+      p.grad = NO_GRADIENT;
+      if (p.feed.data !== p.data) p.feed = new ort.Tensor('float32', p.data, p.shape);
+    }
+    this.lastStepSeconds = { run: (t1 - t0) / 1000, optimizer: (performance.now() - t1) / 1000 };
     return { loss: lossSum / k, gradNorm };
   }
 
@@ -262,6 +269,7 @@ export class Trainer {
 
   /** Frees the native sessions. */
   async release(): Promise<void> {
+    await this.optimizer.close();
     await this.session.release();
     await this.evalSession?.release();
     this.evalSession = null;

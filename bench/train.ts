@@ -1,0 +1,115 @@
+/**
+ * Full fine-tuning speed of random gpt2-shaped models (768 wide, 50257 vocab, fp32, 4 and 12
+ * layers, batch 8 × 128 by default), against the MatMul FLOP/s ORT reaches on this machine in
+ * the same run. One JSON object per line:
+ *   {"bench":"train","measurement":"matmul","m":1024,"k":768,"n":3072,"flops_per_s":…}
+ *   {"bench":"train","measurement":"train","layers":12,"tokens_per_s":…,"mfu":…,"peak_rss_mb":…}
+ *
+ * Model FLOPs per token follow nanoGPT's estimate_mfu (the PaLM appendix B count):
+ * 6·N + 12·L·T·C, with N the parameters less the position embeddings (the tied token embedding
+ * counts once, as the LM head's matmul) and 12·L·T·C the attention score and context matmuls,
+ * forward and backward. mfu = model FLOP/s ÷ the measured MatMul FLOP/s.
+ *
+ * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 3 --batch 8 --seq 128 --threads 2]
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { Random } from '../src/core/random.js';
+import { Graph } from '../src/graph/builder.js';
+import { writeOnnx } from '../src/graph/onnx-writer.js';
+import * as op from '../src/graph/ops.js';
+import { gpt2 } from '../src/models/gpt2.js';
+import { numel } from '../src/models/tensor.js';
+import { Trainer } from '../src/runtime/trainer.js';
+import { trainingMemoryBytes } from '../src/runtime/training-memory.js';
+import { buildTrainingGraph } from '../src/runtime/training-graph.js';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const LAYERS = (flag('layers') ?? '4,12').split(',').map(Number);
+const STEPS = Number(flag('steps') ?? 3);
+const BATCH = Number(flag('batch') ?? 8);
+const SEQ = Number(flag('seq') ?? 128);
+const THREADS = Number(flag('threads') ?? os.availableParallelism());
+
+/** FLOP/s of [M,K]·[K,N] with both operands fed as inputs (as training feeds weights), best of 10 runs. */
+async function matMulFlopsPerSecond(M: number, K: number, N: number): Promise<number> {
+  const g = new Graph();
+  const a = g.input('a', 'float32', [M, K]);
+  const b = g.input('b', 'float32', [K, N]);
+  g.output(op.matMul(g, '/MatMul', a, b), 'y');
+  const session = await ort.InferenceSession.create(writeOnnx(g), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const rng = new Random(1);
+  const feeds = {
+    a: new ort.Tensor('float32', rng.fillNormal(new Float32Array(M * K), 0, 1), [M, K]),
+    b: new ort.Tensor('float32', rng.fillNormal(new Float32Array(K * N), 0, 1), [K, N]),
+  };
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  let best = Infinity;
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    best = Math.min(best, performance.now() - t0);
+  }
+  await session.release();
+  return (2 * M * K * N) / (best / 1000);
+}
+
+async function trainRun(layers: number, matmulFlops: number): Promise<void> {
+  const cfg = gpt2.normalizeConfig({ model_type: 'gpt2', n_layer: layers });
+  const weights = gpt2.init(cfg, new Random(0));
+  const params = gpt2.parameters(cfg).reduce((n, p) => n + numel(p.shape), 0);
+  const { graph, forwardNodes } = buildTrainingGraph(gpt2, cfg, { batchSize: BATCH, seqLength: SEQ, gradients: true });
+  const estimate = trainingMemoryBytes(graph, forwardNodes, params);
+
+  const trainer = await Trainer.create(gpt2, cfg, weights, { batchSize: BATCH, seqLength: SEQ, threads: THREADS });
+  const rng = new Random(2);
+  const batch = () => {
+    const inputIds = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));
+    const targets = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));
+    return { inputIds, targets, batchSize: BATCH, seqLength: SEQ };
+  };
+  await trainer.step([batch()], 1e-4); // warm-up: ORT's first run allocates its arenas
+  const times: number[] = [];
+  let runS = 0;
+  let optimizerS = 0;
+  for (let i = 0; i < STEPS; i++) {
+    const b = batch();
+    const t0 = performance.now();
+    await trainer.step([b], 1e-4);
+    times.push((performance.now() - t0) / 1000);
+    runS += trainer.lastStepSeconds.run / STEPS;
+    optimizerS += trainer.lastStepSeconds.optimizer / STEPS;
+  }
+  await trainer.release();
+
+  const tokens = BATCH * SEQ;
+  const seconds = times.reduce((a, b) => a + b, 0) / times.length;
+  const n = params - cfg.maxPositions * cfg.hiddenSize;
+  const flopsPerToken = 6 * n + 12 * layers * SEQ * cfg.hiddenSize;
+  const tokensPerS = tokens / seconds;
+  console.log(JSON.stringify({
+    bench: 'train', measurement: 'train', model: `gpt2 ${layers} layers (random, fp32)`, layers, params,
+    batch: BATCH, seq: SEQ, threads: THREADS, steps: STEPS,
+    step_s: Number(seconds.toFixed(3)), step_s_min: Number(Math.min(...times).toFixed(3)),
+    ort_run_s: Number(runS.toFixed(3)), optimizer_s: Number(optimizerS.toFixed(3)),
+    tokens_per_s: Number(tokensPerS.toFixed(1)),
+    model_flops_per_token: flopsPerToken, flops_formula: '6*(params-wpe) + 12*layers*seq*hidden',
+    model_flops_per_s: Math.round(tokensPerS * flopsPerToken),
+    mfu: Number(((tokensPerS * flopsPerToken) / matmulFlops).toFixed(3)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    estimated_mb: Math.round(estimate / 2 ** 20),
+  }));
+}
+
+async function main(): Promise<void> {
+  const [M, K, N] = [BATCH * SEQ, 768, 3072];
+  const matmul = await matMulFlopsPerSecond(M, K, N);
+  console.log(JSON.stringify({ bench: 'train', measurement: 'matmul', m: M, k: K, n: N, threads: THREADS, flops_per_s: Math.round(matmul) }));
+  for (const layers of LAYERS) await trainRun(layers, matmul);
+}
+
+await main();
