@@ -6,10 +6,11 @@
  * (ORT reads them without a copy), so the update is visible to the next run with nothing
  * re-sent.
  *
- * AdamW beside the graph rather than in it — see bench/train.ts and the report for numbers:
- * in the graph, ORT would copy every new weight and both moments into fresh buffers each step
- * (3 × 4 bytes × params, ~1.5 GB for gpt2-124M), on top of the gradients it copies out either
- * way; beside it, one pass over params in JS costs less than those copies.
+ * AdamW beside the graph rather than in it, by measurement (2 cores, 40M parameters): as an
+ * ORT graph fed p, g, m, v and returning p′, m′, v′ it takes 290–480 ms (ten memory-bound
+ * elementwise kernels, then every output copied into a fresh buffer); the loop in adamw.ts
+ * takes 125 ms on one thread, and AdamWThreads splits it over the cores (gpt2-124M: ~0.35 s
+ * per step for norm + update, against ~2.2 s for the ORT run at batch 8 × 128).
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
