@@ -11,7 +11,7 @@ import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { complete, type Completion, type CompletionSources } from '../core/completion.js';
 import { type HistoryRecord, readHistory } from '../core/history.js';
 import { splitCommandLine } from '../core/parse-args.js';
-import { commandNames, type LoadedTool, loadAllTools } from '../core/registry.js';
+import { commandNames, type LoadedTool, listToolEntries, loadAllTools } from '../core/registry.js';
 import { readState, type SmolboxState } from '../core/state.js';
 import type { ArgsSchema } from '../core/tool.js';
 import type { EngineBridge, EngineInfo } from '../engine/worker-bridge.js';
@@ -36,6 +36,8 @@ export interface AppProps {
   rows?: number;
   /** Called before the app exits; `force` when a running step should not be waited for. */
   onExit?: (opts: { force: boolean }) => void;
+  /** Told of every finished step (tests wait on it). */
+  onStepFinished?: (step: Step) => void;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -50,7 +52,7 @@ type Item = Step | Banner;
 
 const BANNER: Banner = { id: -1, banner: true };
 
-export function App({ bridge, cwd, historyFile, env = process.env, columns, rows, onExit, now = Date.now }: AppProps) {
+export function App({ bridge, cwd, historyFile, env = process.env, columns, rows, onExit, onStepFinished, now = Date.now }: AppProps) {
   const theme = useTheme();
   const { exit } = useApp();
   const { stdout } = useStdout();
@@ -69,7 +71,9 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   const [state, setState] = useState<SmolboxState | null>(() => readState(cwd));
   const [records, setRecords] = useState<HistoryRecord[]>(() => readHistory(cwd));
   const [info, setInfo] = useState<EngineInfo | null>(null);
-  const [tools, setTools] = useState<LoadedTool[]>([]);
+  // Names complete at once from the directory listing; flags once the modules are imported.
+  const [names] = useState(() => listToolEntries(env).map((e) => ({ name: e.name, def: { args: {} } })));
+  const [tools, setTools] = useState<LoadedTool[] | null>(null);
   const [quitArmed, setQuitArmed] = useState(false);
 
   useEffect(() => {
@@ -82,19 +86,19 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   }, [bridge, env]);
 
   const commands = useMemo(() => [...commandNames(), 'help', ...QUIT_WORDS], []);
-  const schemas = useMemo(() => new Map<string, ArgsSchema>(tools.map((t) => [t.name, t.def.args])), [tools]);
+  const schemas = useMemo(() => new Map<string, ArgsSchema>((tools ?? []).map((t) => [t.name, t.def.args])), [tools]);
   const infoRef = useRef(info);
   infoRef.current = info;
   const sources: CompletionSources = useMemo(
     () => ({
-      tools,
+      tools: tools ?? names,
       commands,
       cwd,
       models: () => infoRef.current?.builtins.models ?? [],
       datasets: () => infoRef.current?.builtins.datasets ?? [],
       paramNames: () => infoRef.current?.paramNames ?? [],
     }),
-    [tools, commands, cwd],
+    [tools, names, commands, cwd],
   );
   const completeLine = (line: string, cursor: number): Completion => complete(line, cursor, sources);
 
@@ -108,6 +112,7 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     setLive(null);
     setState(readState(cwd));
     setRecords(readHistory(cwd));
+    onStepFinished?.(step);
   };
 
   const submit = (line: string) => {
@@ -180,7 +185,7 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       </Static>
       {live && <StepView step={live} width={width} tail={liveTail} />}
       <Box flexDirection={wide ? 'row' : 'column'} marginTop={1}>
-        <StatePanel state={state} info={info} cwd={cwd} width={panelWidth} />
+        <StatePanel state={state} info={info} cwd={cwd} width={panelWidth} tools={tools && { all: tools.length, user: tools.filter((t) => t.origin === 'user').length }} />
         <HistoryPanel records={records} schemas={schemas} width={panelWidth} rows={historyRowsShown} />
       </Box>
       <Prompt

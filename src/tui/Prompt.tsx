@@ -75,12 +75,16 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
     setMount((m) => m + 1);
   };
 
+  const tab = (line: string) => {
+    const done = applyCompletion(line, complete(line, line.length));
+    if (done.value !== value) replace(done.value);
+    setCandidates(done.candidates);
+  };
+
   useInput(
     (_input, key) => {
       if (key.tab) {
-        const done = applyCompletion(value, complete(value, value.length));
-        if (done.value !== value) replace(done.value);
-        setCandidates(done.candidates);
+        tab(value);
       } else if (key.upArrow || key.downArrow) {
         const moved = walk(entries, cursor, value, key.upArrow ? 'up' : 'down');
         setCursor(moved.cursor);
@@ -101,9 +105,11 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
   return (
     <Box flexDirection="column">
       <Box>
-        <Text color={theme.tone('cyan')} bold>
-          {'smox› '}
-        </Text>
+        <Box flexShrink={0}>
+          <Text color={theme.tone('cyan')} bold>
+            {'smox› '}
+          </Text>
+        </Box>
         {active ? (
           <TextInput
             key={mount}
@@ -111,6 +117,8 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
             focus={active}
             placeholder="a tool or command (Tab completes, help lists them)"
             onChange={(v) => {
+              // A Tab inside a chunk of input (a paste, a fast `tmux send-keys`) arrives as text.
+              if (v.includes('\t')) return tab(v.replace(/\t/g, ''));
               setValue(v);
               setCandidates([]);
             }}

@@ -14,12 +14,20 @@ export interface StatePanelProps {
   info: EngineInfo | null;
   cwd: string;
   width: number;
+  /** Tools loaded, null while they are being imported. */
+  tools?: { all: number; user: number } | null;
 }
 
 const KEY_WIDTH = 14;
 
 /** The panel's rows as [label, value]; values already fitted to `valueWidth`. */
-export function stateRows(state: SmolboxState | null, info: EngineInfo | null, cwd: string, valueWidth: number): [string, string][] {
+export function stateRows(
+  state: SmolboxState | null,
+  info: EngineInfo | null,
+  cwd: string,
+  valueWidth: number,
+  tools?: StatePanelProps['tools'],
+): [string, string][] {
   const fit = (p: string | null | undefined) => (p ? shortenPath(p, cwd, valueWidth) : '—');
   const rows: [string, string][] = [
     ['model_path', fit(state?.model_path)],
@@ -29,21 +37,25 @@ export function stateRows(state: SmolboxState | null, info: EngineInfo | null, c
   if (state?.output_model_path) rows.push(['output_model', fit(state.output_model_path)]);
   if (state?.output_dataset_path) rows.push(['output_dataset', fit(state.output_dataset_path)]);
   const m = info?.model;
-  const model = m ? `${m.modelType} · ${formatCount(m.parameters)} params · ${m.dtype} · ${formatBytes(m.bytes)}` : info ? 'none in memory' : 'engine starting…';
-  rows.push(['model', model.length > valueWidth ? `${model.slice(0, valueWidth - 1)}…` : model]);
-  if (m) rows.push(['tokenizer', m.tokenizer ?? 'none']);
+  const cut = (s: string) => (s.length > valueWidth ? `${s.slice(0, valueWidth - 1)}…` : s);
+  rows.push(['model', cut(m ? `${m.modelType} · ${formatCount(m.parameters)} params` : info ? 'none in memory' : 'engine starting…')]);
+  if (m) {
+    rows.push(['weights', cut(`${m.dtype} · ${formatBytes(m.bytes)} in memory`)]);
+    rows.push(['tokenizer', cut(m.tokenizer ?? 'none')]);
+  }
   rows.push(['threads', info ? String(info.threads) : '…']);
+  if (tools !== undefined) rows.push(['tools', tools ? `${tools.all}${tools.user ? ` (${tools.user} user)` : ''}` : '…']);
   return rows;
 }
 
-export function StatePanel({ state, info, cwd, width }: StatePanelProps) {
+export function StatePanel({ state, info, cwd, width, tools }: StatePanelProps) {
   const theme = useTheme();
   // Two columns of border, two of padding.
   const valueWidth = Math.max(8, width - KEY_WIDTH - 4);
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.tone('gray')} paddingX={1} width={width}>
       <Text bold>state</Text>
-      {stateRows(state, info, cwd, valueWidth).map(([label, value]) => (
+      {stateRows(state, info, cwd, valueWidth, tools).map(([label, value]) => (
         <Box key={label}>
           <Box width={KEY_WIDTH} flexShrink={0}>
             <Text color={theme.tone('gray')}>{label}</Text>

@@ -15,6 +15,8 @@ const SPEAK = `export default {
     output_model_path: { kind: 'string', default: '<AUTO>', help: 'out', resolves: { key: 'output_model_path', direction: 'out' }, complete: 'path' },
     words: { kind: 'integer', default: 3, help: 'how many words', min: 1 },
     style: { kind: 'choice', default: 'plain', choices: ['plain', 'loud', 'lyrical'], help: 'how to say it' },
+    corpus: { kind: 'string', default: '', help: 'words to draw from', complete: 'dataset' },
+    focus: { kind: 'string', default: '', help: 'a parameter to look at', complete: 'param-name' },
   },
   async run(ctx, a) {
     const fs = await import('node:fs');

@@ -10,6 +10,7 @@ import React from 'react';
 import { createInProcessBridge } from '../../src/engine/in-process-bridge.js';
 import type { EngineBridge } from '../../src/engine/worker-bridge.js';
 import { App } from '../../src/tui/App.js';
+import type { Step } from '../../src/tui/steps.js';
 import { makeTheme, ThemeProvider } from '../../src/tui/theme.js';
 import { stubEngine } from './fixtures.js';
 
@@ -17,19 +18,31 @@ export const KEYS = { tab: '\t', enter: '\r', up: '\u001B[A', down: '\u001B[B', 
 
 /**
  * Lets React run the effects of the last commit: Ink draws a frame before the input handlers
- * of that render are subscribed, so a key written right after a frame would reach stale ones.
+ * of that render are subscribed (passive effects, scheduled by setImmediate, a few turns
+ * later), so a key written right after a frame would reach stale ones. Event-loop turns, not
+ * a clock: it waits for queued work, never for time to pass.
  */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+const stripCodes = (f: string) => f.replace(/\u001B\[[0-9;]*m/g, '');
 
 export interface Bench {
   cwd: string;
   historyFile: string;
   bridge: EngineBridge;
+  /** The current frame without escape codes. */
   frame(): string;
+  /** Every frame so far, joined. */
+  all(): string;
   /** The frame with its escape codes. */
   raw(): string;
-  /** What the prompt holds. */
+  /** What the prompt holds (Ink trims trailing blanks). */
   promptText(): string;
+  /** Steps finished so far, oldest first. */
+  finished: Step[];
+  /** Writes text as one chunk (as a paste arrives) and waits until the prompt shows it. */
   type(text: string): Promise<void>;
   press(key: string): Promise<void>;
   waitFor(pred: (frame: string) => boolean, what: string): Promise<string>;
@@ -37,31 +50,45 @@ export interface Bench {
   cleanup(): Promise<void>;
 }
 
-export async function openWorkbench(opts: {
+export interface BenchOptions {
   toolsDir: string;
   columns?: number;
   engine?: ReturnType<typeof stubEngine>;
   cwd?: string;
   historyFile?: string;
-}): Promise<Bench> {
+}
+
+export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
   const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'smox-tui-'));
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-tui-cfg-'));
   const historyFile = opts.historyFile ?? path.join(configDir, 'workbench_history');
   const env = { ...process.env, SMOLBOX_TOOLS_PATH: opts.toolsDir, SMOLBOX_CONFIG_DIR: configDir };
   const bridge = createInProcessBridge({ engine: opts.engine ?? stubEngine(), env });
   let exit: { force: boolean } | null = null;
+  const finished: Step[] = [];
   const ui = render(
     <ThemeProvider theme={makeTheme(false)}>
-      <App bridge={bridge} cwd={cwd} historyFile={historyFile} env={env} columns={opts.columns ?? 100} rows={40} onExit={(o) => (exit = o)} />
+      <App
+        bridge={bridge}
+        cwd={cwd}
+        historyFile={historyFile}
+        env={env}
+        columns={opts.columns ?? 100}
+        rows={40}
+        onExit={(o) => (exit = o)}
+        onStepFinished={(s) => finished.push(s)}
+      />
     </ThemeProvider>,
   );
-  // ink-text-input draws its cursor with chalk.inverse; assertions read the text without codes.
   const raw = () => ui.lastFrame() ?? '';
-  const frame = () => raw().replace(/\u001B\[[0-9;]*m/g, '');
-  /** The text after the prompt sign, without the cursor's trailing cell. */
+  const frame = () => stripCodes(raw());
   const promptText = () => {
-    const line = frame().split('\n').find((l) => l.startsWith('smox› ')) ?? '';
-    const text = line.slice('smox› '.length).replace(/ $/, '');
+    // A long line wraps under itself, indented past the prompt sign.
+    const lines = frame().split('\n');
+    const at = lines.findIndex((l) => l.startsWith('smox› '));
+    if (at < 0) return '';
+    let text = lines[at].slice('smox› '.length).trimEnd();
+    for (let i = at + 1; i < lines.length && lines[i].startsWith('      ') && lines[i].trim() !== ''; i++) text += ` ${lines[i].trim()}`;
     return text.startsWith('a tool or command (Tab') ? '' : text;
   };
   const waitFor = async (pred: (f: string) => boolean, what: string) => {
@@ -70,6 +97,7 @@ export async function openWorkbench(opts: {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last frame:\n${frame()}`);
       await new Promise((r) => setTimeout(r, 5));
     }
+    await settle();
     return frame();
   };
   const bench: Bench = {
@@ -77,18 +105,20 @@ export async function openWorkbench(opts: {
     historyFile,
     bridge,
     frame,
+    all: () => ui.frames.map(stripCodes).join('\n'),
     raw,
     promptText,
+    finished,
+    async type(text) {
+      // Blanks are left out of the comparison: wrapping and Ink's trimming move them.
+      const squash = (s: string) => s.replace(/\s/g, '');
+      const before = promptText();
+      const want = squash(text);
+      ui.stdin.write(text);
+      await waitFor(() => promptText() !== before && squash(promptText()).endsWith(want), `the prompt to end with "${text}"`);
+    },
     async press(key) {
       ui.stdin.write(key);
-      await settle();
-    },
-    async type(text) {
-      // A whole chunk at once, as a paste arrives; ink-text-input edits the value it last
-      // rendered, so the next key waits until the prompt shows this one and effects have run.
-      const want = promptText() + text;
-      ui.stdin.write(text);
-      await waitFor(() => promptText() === want, `the prompt to read "${want}"`);
       await settle();
     },
     waitFor,
@@ -98,7 +128,7 @@ export async function openWorkbench(opts: {
       await bridge.close();
     },
   };
-  // The tools are loaded in the background; completion needs them.
-  await waitFor((f) => f.includes('threads') && !f.includes('threads       …'), 'the engine to be ready');
+  // The engine starts and the tool modules load in the background; flag completion needs them.
+  await waitFor((f) => /threads +\d/.test(f) && /tools +\d/.test(f), 'the engine and the tools');
   return bench;
 }
