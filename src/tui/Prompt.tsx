@@ -115,7 +115,8 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
             key={mount}
             value={value}
             focus={active}
-            placeholder="a tool or command (Tab completes, help lists them)"
+            // ink-text-input greys its placeholder through chalk, which ignores NO_COLOR.
+            placeholder={theme.color ? 'a tool or command (Tab completes, help lists them)' : undefined}
             onChange={(v) => {
               // A Tab inside a chunk of input (a paste, a fast `tmux send-keys`) arrives as text.
               if (v.includes('\t')) return tab(v.replace(/\t/g, ''));

@@ -115,7 +115,8 @@ describe.skipIf(!hasTmux)('workbench in tmux', () => {
     expect(s).toMatch(/│ model_path +\.smolbox\//);
     expect(s).not.toMatch(/^✗/m);
     // NO_COLOR is set: the screen with its attributes holds no foreground colour.
-    expect(tmux('capture-pane', '-p', '-e', '-t', session)).not.toMatch(/\u001B\[[0-9;]*(3[0-7]|9[0-7])m/);
+    const painted = tmux('capture-pane', '-p', '-e', '-t', session);
+    expect(painted).not.toMatch(/\u001B\[[0-9;]*(3[0-7]|9[0-7])m/);
 
     tmux('send-keys', '-t', session, 'C-d');
     await waitForScreen((t) => t.includes('smox exited: 0'), 'smox to exit');
