@@ -176,7 +176,7 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
               <Text bold color={theme.tone('cyan')}>
                 smolbox workbench
               </Text>
-              <Text color={theme.tone('gray')}>help lists tools and commands · Tab completes · ↑/↓ history · Ctrl-C cancels · Ctrl-D quits</Text>
+              <Text color={theme.tone('gray')}>type help · Tab completes · ↑/↓ history · Ctrl-C cancels · Ctrl-D quits</Text>
             </Box>
           ) : (
             <StepView key={item.id} step={item} width={width} />
