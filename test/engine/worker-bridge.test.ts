@@ -12,6 +12,7 @@ import type { EngineBridge, WorkbenchEvent } from '../../src/engine/worker-bridg
 import { readHistory } from '../../src/core/history.js';
 import { readState } from '../../src/core/state.js';
 import { ensureBuilt, repoRoot } from '../cli/built-cli.js';
+import { writeTinyModel } from '../tools/fixtures.js';
 import { makeDemoTools, stubEngine } from '../tui/fixtures.js';
 
 let toolsDir: string;
@@ -115,11 +116,28 @@ describe('worker bridge (built)', () => {
   });
   contract(() => createWorkerBridge({ env }));
 
+  it('keeps the model in the worker’s engine across steps (importer, then sampler)', async () => {
+    const bridge = createWorkerBridge({ env });
+    try {
+      writeTinyModel(path.join(cwd, 'tiny'));
+      const imported = await collect(bridge, ['io/importer', '--model_path', 'tiny']);
+      expect(imported.outcome).toEqual({ ok: true });
+      const sampled = await collect(bridge, ['infer/sampler', '--prompt', 'ab', '--max_new_tokens', '6', '--seed', '1']);
+      expect(sampled.outcome).toEqual({ ok: true });
+      expect(sampled.events.filter((e) => e.type === 'token').length).toBeGreaterThan(1);
+      expect(sampled.info.model).toMatchObject({ modelType: 'gpt2', dtype: 'float32' });
+      expect(sampled.info.model?.parameters).toBeGreaterThan(0);
+      expect(sampled.info.paramNames.length).toBeGreaterThan(0);
+    } finally {
+      await bridge.close();
+    }
+  });
+
   it('a tool that prints to stdout shows up as a log line, not on the terminal', async () => {
     const bridge = createWorkerBridge({ env });
     try {
-      const { events } = await collect(bridge, ['state']);
-      expect(events.some((e) => e.type === 'output' && e.line.includes('"model_path"'))).toBe(true);
+      const { events } = await collect(bridge, ['demo/print']);
+      expect(events).toContainEqual({ type: 'log', level: 'info', message: 'a stray line' });
     } finally {
       await bridge.close();
     }
