@@ -44,6 +44,8 @@ export interface AppProps {
 
 /** Words the workbench itself answers. */
 const QUIT_WORDS = ['quit', 'exit'];
+/** The running step redraws at most this often (ms). */
+const FRAME_MS = 33;
 /** Side by side from this width; stacked below it. */
 const WIDE = 100;
 
@@ -67,6 +69,7 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     setLiveState(s);
   };
   const nextId = useRef(1);
+  const redraw = useRef<NodeJS.Timeout | null>(null);
   const [entries, setEntries] = useState<string[]>(() => loadLines(historyFile));
   const [state, setState] = useState<SmolboxState | null>(() => readState(cwd));
   const [records, setRecords] = useState<HistoryRecord[]>(() => readHistory(cwd));
@@ -84,6 +87,9 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       alive = false;
     };
   }, [bridge, env]);
+
+  // A redraw still pending when the app goes away has nothing left to draw.
+  useEffect(() => () => clearTimeout(redraw.current ?? undefined), []);
 
   const commands = useMemo(() => [...commandNames(), 'help', ...QUIT_WORDS], []);
   const schemas = useMemo(() => new Map<string, ArgsSchema>((tools ?? []).map((t) => [t.name, t.def.args])), [tools]);
@@ -108,6 +114,8 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   };
 
   const finish = (step: Step) => {
+    if (redraw.current) clearTimeout(redraw.current);
+    redraw.current = null;
     setDone((d) => [...d, step]);
     setLive(null);
     setState(readState(cwd));
@@ -132,7 +140,14 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     setLive(step);
     void bridge
       .step(words, cwd, (e) => {
-        if (liveRef.current) setLive(applyEvent(liveRef.current, e, now()));
+        if (!liveRef.current) return;
+        // Folded at once, drawn at most once a frame: a sampler streams thousands of tokens a
+        // second, and a React render per token would starve the keys.
+        liveRef.current = applyEvent(liveRef.current, e, now());
+        redraw.current ??= setTimeout(() => {
+          redraw.current = null;
+          setLiveState(liveRef.current);
+        }, FRAME_MS);
       })
       .then(({ outcome, info: after }) => {
         setInfo(after);

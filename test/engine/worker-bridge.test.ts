@@ -133,6 +133,19 @@ describe('worker bridge (built)', () => {
     }
   });
 
+  it('a worker that dies fails its step with one line; the next step gets a fresh worker', async () => {
+    const bridge = createWorkerBridge({ env });
+    try {
+      const crashed = await collect(bridge, ['demo/crash']);
+      expect(crashed.outcome).toMatchObject({ ok: false, failure: 'run', error: 'the engine stopped (exit code 3); the next step starts a fresh one' });
+      expect(crashed.events).toEqual([{ type: 'error', message: crashed.outcome.error }]);
+      const after = await collect(bridge, ['get', 'model_path']);
+      expect(after.outcome).toEqual({ ok: true });
+    } finally {
+      await bridge.close();
+    }
+  });
+
   it('a tool that prints to stdout shows up as a log line, not on the terminal', async () => {
     const bridge = createWorkerBridge({ env });
     try {

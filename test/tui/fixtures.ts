@@ -2,7 +2,8 @@
  * User tools (SMOLBOX_TOOLS_PATH) that stand in for the model engine in workbench tests:
  * demo/speak streams tokens, progress and a falling loss, then writes its output model
  * directory (so the state advances); demo/wait streams a token and waits to be cancelled;
- * demo/fail fails with a one-line message; demo/print writes to stdout behind the events.
+ * demo/fail fails with a one-line message; demo/print writes to stdout behind the events;
+ * demo/crash ends the engine's thread.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,6 +66,16 @@ const PRINT = `export default {
 };
 `;
 
+/** Ends its thread: only for the worker bridge (in-process it would end the test run). */
+const CRASH = `export default {
+  summary: 'end the engine thread',
+  args: {},
+  async run() {
+    process.exit(3);
+  },
+};
+`;
+
 /** Writes the demo tools into a fresh directory; returns the directory for SMOLBOX_TOOLS_PATH. */
 export function makeDemoTools(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-demo-tools-'));
@@ -73,6 +84,7 @@ export function makeDemoTools(): string {
   fs.writeFileSync(path.join(dir, 'demo', 'wait.mjs'), WAIT);
   fs.writeFileSync(path.join(dir, 'demo', 'fail.mjs'), FAIL);
   fs.writeFileSync(path.join(dir, 'demo', 'print.mjs'), PRINT);
+  fs.writeFileSync(path.join(dir, 'demo', 'crash.mjs'), CRASH);
   return dir;
 }
 
