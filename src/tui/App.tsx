@@ -4,7 +4,8 @@
  * (a worker thread in `smox`), which runs it exactly as the CLI would and streams events back.
  *
  * Keys: Enter runs the line, Tab completes, Up/Down walk the line history, Ctrl-C cancels the
- * running step (twice: quits at once), Ctrl-C twice or Ctrl-D when idle quits.
+ * running step (twice: quits at once) or clears the line, Ctrl-C twice on an empty line or
+ * Ctrl-D quits.
  */
 import { Box, Static, Text, useApp, useInput, useStdout } from 'ink';
 import React, { useEffect, useMemo, useRef, useState } from 'react';
@@ -44,6 +45,8 @@ export interface AppProps {
 
 /** Words the workbench itself answers. */
 const QUIT_WORDS = ['quit', 'exit'];
+/** Names of the CLI, dropped from the front of a line. */
+const PROGRAM_NAMES = ['smox', 'smolbox'];
 /** The running step redraws at most this often (ms). */
 const FRAME_MS = 33;
 /** Side by side from this width; stacked below it. */
@@ -133,6 +136,8 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     let words: string[];
     try {
       words = splitCommandLine(text);
+      // A line pasted from a script or the README still starts with the program's name.
+      if (PROGRAM_NAMES.includes(words[0])) words = words.slice(1);
     } catch (err) {
       const message = (err as Error).message;
       return finish(finishStep(applyEvent(step, { type: 'error', message }, now()), { ok: false, failure: 'usage', error: message }, now()));
@@ -155,26 +160,17 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       });
   };
 
-  useInput((input, key) => {
-    if (key.ctrl && input === 'c') {
+  // While a step runs the prompt is inactive and Ctrl-C is the app's: cancel, then quit.
+  useInput(
+    (input, key) => {
       const running = liveRef.current;
-      if (running) {
-        if (running.cancelling) return quit(true);
-        bridge.cancel();
-        setLive({ ...running, cancelling: true });
-      } else if (quitArmed) {
-        quit(false);
-      } else {
-        setQuitArmed(true);
-      }
-      return;
-    }
-    if (key.ctrl && input === 'd') {
-      if (!liveRef.current) quit(false);
-      return;
-    }
-    if (quitArmed) setQuitArmed(false);
-  });
+      if (!running || !(key.ctrl && input === 'c')) return;
+      if (running.cancelling) return quit(true);
+      bridge.cancel();
+      setLive({ ...running, cancelling: true });
+    },
+    { isActive: live !== null },
+  );
 
   const wide = width >= WIDE;
   const panelWidth = wide ? Math.floor(width / 2) : width;
@@ -208,6 +204,9 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
         entries={entries}
         complete={completeLine}
         onSubmit={submit}
+        onInterrupt={() => (quitArmed ? quit(false) : setQuitArmed(true))}
+        onEof={() => quit(false)}
+        onEdit={() => setQuitArmed(false)}
         width={width}
         busyText={live?.cancelling ? 'cancelling…' : 'running… (Ctrl-C cancels)'}
       />

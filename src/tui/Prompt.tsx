@@ -19,6 +19,12 @@ export interface PromptProps {
   entries: readonly string[];
   complete: (line: string, cursor: number) => Completion;
   onSubmit: (line: string) => void;
+  /** Ctrl-C on an empty line (on a line with text it clears the line). */
+  onInterrupt: () => void;
+  /** Ctrl-D. */
+  onEof: () => void;
+  /** The line was edited. */
+  onEdit?: () => void;
   width: number;
   /** Shown in place of the prompt while inactive. */
   busyText?: string;
@@ -60,7 +66,7 @@ export function candidateRows(candidates: readonly string[], width: number): str
   return rows;
 }
 
-export function Prompt({ active, entries, complete, onSubmit, width, busyText }: PromptProps) {
+export function Prompt({ active, entries, complete, onSubmit, onInterrupt, onEof, onEdit, width, busyText }: PromptProps) {
   const theme = useTheme();
   const [value, setValue] = useState('');
   const [cursor, setCursor] = useState<HistoryCursor>(() => freshCursor(entries));
@@ -82,8 +88,15 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
   };
 
   useInput(
-    (_input, key) => {
-      if (key.tab) {
+    (input, key) => {
+      if (key.ctrl && input === 'c') {
+        if (value === '') return onInterrupt();
+        setCandidates([]);
+        replace('');
+        onEdit?.();
+      } else if (key.ctrl && input === 'd') {
+        onEof();
+      } else if (key.tab) {
         tab(value);
       } else if (key.upArrow || key.downArrow) {
         const moved = walk(entries, cursor, value, key.upArrow ? 'up' : 'down');
@@ -122,6 +135,7 @@ export function Prompt({ active, entries, complete, onSubmit, width, busyText }:
               if (v.includes('\t')) return tab(v.replace(/\t/g, ''));
               setValue(v);
               setCandidates([]);
+              onEdit?.();
             }}
             onSubmit={submit}
           />

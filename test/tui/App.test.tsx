@@ -79,6 +79,11 @@ describe('running steps', () => {
       expect(await run(wb, 'help demo/speak')).toContain('--style plain|loud|lyrical');
     }));
 
+  it('takes a line pasted with its leading smox', () =>
+    withWorkbench(async (wb) => {
+      expect(await run(wb, 'smox set dataset_path corpus.txt')).toMatch(/✓ set +dataset_path = corpus\.txt/);
+    }));
+
   it('shows a failure as one red line, no stack', () =>
     withWorkbench(async (wb) => {
       const f = await run(wb, 'demo/fail');
@@ -110,6 +115,15 @@ describe('keys', () => {
       expect(wb.exited()).toBeNull();
       await wb.press(KEYS.ctrlC);
       expect(wb.exited()).toEqual({ force: false });
+    }));
+
+  it('Ctrl-C on a line with text clears the line instead', () =>
+    withWorkbench(async (wb) => {
+      await wb.type('demo/spe');
+      await wb.press(KEYS.ctrlC);
+      await wb.waitFor(() => wb.promptText() === '', 'an empty prompt');
+      expect(wb.frame()).not.toContain('press Ctrl-C again');
+      expect(wb.exited()).toBeNull();
     }));
 
   it('Ctrl-D quits', () =>
