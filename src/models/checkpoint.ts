@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import type { Tensor, Weights } from './tensor.js';
+import { dequantizeStored } from '../transforms/quantize.js';
 import {
   readSafetensors,
   readShardedSafetensors,
@@ -139,6 +140,8 @@ export function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): C
     throw new UserError(`${dir} has no model.safetensors (nor model.safetensors.index.json)`);
   }
   const weights = sanitizeWeights(info.config, contents.weights);
+  // Quantized payloads (transform/quantizer) load as the floats they stand for.
+  if (contents.raw.size) dequantizeStored(weights, contents.raw);
   return { ...info, weights, ...(contents.raw.size ? { raw: contents.raw } : {}) };
 }
 

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readState } from '../../src/core/state.js';
+import { Engine, type LoadedModel } from '../../src/engine/engine.js';
+import { readCheckpoint } from '../../src/models/checkpoint.js';
+import { readSafetensorsHeader } from '../../src/models/safetensors.js';
+import { scoreTokens } from '../../src/runtime/score.js';
+import { TINY_LLAMA } from '../transforms/fixtures.js';
+import { run, writeTinyModel } from './fixtures.js';
+
+const engine = new Engine({ threads: 1 });
+let cwd: string;
+beforeAll(() => {
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-quantizer-'));
+  writeTinyModel(path.join(cwd, 'tiny'));
+  writeTinyModel(path.join(cwd, 'llama'), TINY_LLAMA);
+});
+afterAll(() => engine.release());
+
+const TEXT = 'the quick brown fox jumps over the lazy dog. to be, or not to be: that is the question.';
+
+async function nll(m: LoadedModel, e = engine): Promise<number> {
+  const ids = Int32Array.from(m.tokenizer!.encode(TEXT));
+  const session = await e.session(m, { logits: 'all' });
+  return (await scoreTokens(session, ids, { context: 64 })).nll;
+}
+
+const header = (dir: string) => {
+  const fd = fs.openSync(path.join(dir, 'model.safetensors'), 'r');
+  try {
+    return readSafetensorsHeader(fd, dir).tensors;
+  } finally {
+    fs.closeSync(fd);
+  }
+};
+
+describe('transform/quantizer', () => {
+  it.each([
+    ['tiny', 8, 'transformer.h.0.attn.c_attn.weight', 0.02],
+    ['tiny', 4, 'transformer.h.1.mlp.c_proj.weight', 0.5],
+    ['llama', 8, 'model.layers.0.self_attn.q_proj.weight', 0.02],
+    ['llama', 4, 'model.layers.1.mlp.down_proj.weight', 0.5],
+  ] as const)('%s to %d-bit blocks: payload + fp16 scales on disk, perplexity barely moves, reload = memory', async (src, bits, probe, tolerance) => {
+    const out = `${src}-q${bits}`;
+    const before = await nll(await engine.model(src, { cwd }));
+    const r = await run(cwd, engine, ['transform/quantizer', '--model-path', src, '--output-model-path', out, '--precision', String(bits)]);
+    expect(r.ok, r.error).toBe(true);
+    expect(readState(cwd)?.model_path).toBe(out);
+    const dir = path.join(cwd, out);
+    const h = header(dir);
+    expect(h.has(probe)).toBe(false);
+    const [rows, cols] = src === 'tiny' ? [...readCheckpoint(path.join(cwd, src)).weights.get(probe)!.shape].reverse() : readCheckpoint(path.join(cwd, src)).weights.get(probe)!.shape;
+    expect(h.get(`${probe}.qweight`)).toMatchObject({ dtype: 'U8', shape: [rows, cols / 32, 32 * bits / 8] });
+    expect(h.get(`${probe}.scales`)).toMatchObject({ dtype: 'F16', shape: [rows, cols / 32] });
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(cfg.quantization_config).toMatchObject({ quant_method: 'smolbox_blocks', bits, block_size: 32 });
+
+    const adopted = await engine.model(out, { cwd });
+    const after = await nll(adopted);
+    const fresh = new Engine({ threads: 1 });
+    const reloaded = await fresh.model(out, { cwd });
+    expect(reloaded.weights.get(probe)!.data).toEqual(adopted.weights.get(probe)!.data);
+    expect(reloaded.weights.has(`${probe}.scales`)).toBe(false);
+    expect(await nll(reloaded, fresh)).toBeCloseTo(after, 5);
+    await fresh.release();
+    console.info(`${src} ${bits}-bit: perplexity ${Math.exp(before).toFixed(3)} → ${Math.exp(after).toFixed(3)} (NLL ${before.toFixed(4)} → ${after.toFixed(4)}), rms error ${r.result!.metrics!.rms_error}`);
+    expect(after).not.toBe(before);
+    expect(Math.abs(after - before)).toBeLessThan(tolerance);
+  });
+
+  it('16 stores fp16 and keeps the values a reload gives', async () => {
+    const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'half', '--precision', '16']);
+    expect(r.ok, r.error).toBe(true);
+    const h = header(path.join(cwd, 'half'));
+    expect([...h.values()].every((t) => t.dtype === 'F16')).toBe(true);
+    const adopted = await engine.model('half', { cwd });
+    expect(readCheckpoint(path.join(cwd, 'half')).weights.get('transformer.wte.weight')!.data).toEqual(adopted.weights.get('transformer.wte.weight')!.data);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, 'half', 'config.json'), 'utf8')).torch_dtype).toBe('float16');
+  });
+
+  it('refuses a precision outside 4, 8, 16 and Conv1D on a llama, before writing', async () => {
+    const bad = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'x', '--precision', '2']);
+    expect(bad.error).toMatch(/precision/);
+    const conv = await run(cwd, engine, ['transform/quantizer', '--model-path', 'llama', '--output-model-path', 'x', '--layer-types', 'Conv1D']);
+    expect(conv.error).toMatch(/^--layer_types Conv1D: conv selects no parameters of this llama model/);
+    expect(fs.existsSync(path.join(cwd, 'x'))).toBe(false);
+  });
+});
