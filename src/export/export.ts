@@ -1,0 +1,108 @@
+/**
+ * The exporter's formats over a loaded model. hf/safetensors and pt write a Hugging Face
+ * directory (pt: pytorch_model.bin, or one .pt/.pth/.bin file when the path names one);
+ * onnx writes the transformers.js layout; gguf one llama.cpp file. A quantized model exports
+ * its payload to onnx (MatMulNBits) and gguf (Q8_0/Q4_0); hf and pt get the dequantized floats.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../core/tool.js';
+import type { LoadedModel } from '../engine/engine.js';
+import { readCheckpoint, writeCheckpoint } from '../models/checkpoint.js';
+import type { Tensor } from '../models/tensor.js';
+import type { QuantizedMatrix } from '../transforms/blocks.js';
+import { floatConfig } from '../transforms/output.js';
+import { quantizedMatrices } from '../transforms/quantize.js';
+import { exportGguf } from './gguf.js';
+import { writeOnnxModel } from './onnx.js';
+import { writeStateDict } from './pt.js';
+
+export type ExportFormat = 'pt' | 'hf' | 'safetensors' | 'onnx' | 'gguf';
+
+export interface ExportResult {
+  /** The file or directory written (absolute). */
+  path: string;
+  /** Files written, relative to `path` for a directory. */
+  files: string[];
+  bytes: number;
+  /** Whether a quantized payload was exported as such (false: dequantized floats). */
+  quantized: boolean;
+}
+
+/** A directory we may write into: absent, empty, or an earlier export / model directory. */
+function prepareDirectory(dir: string): void {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new UserError(`--export_model_path ${dir} is a file; give a directory path for this format`);
+    const entries = fs.readdirSync(dir);
+    if (entries.length && !entries.includes('config.json')) {
+      throw new UserError(`--export_model_path ${dir} holds other files; choose a new or empty directory`);
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+function sizeOf(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return fs.readdirSync(p).reduce((n, f) => n + sizeOf(path.join(p, f)), 0);
+}
+
+/** config.json, generation_config.json and the tokenizer files, copied into `dir`. */
+function writeSidecars(dir: string, model: LoadedModel): string[] {
+  const files = ['config.json'];
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(floatConfig(model.config), null, 2) + '\n');
+  if (model.generationConfig) {
+    fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(model.generationConfig, null, 2) + '\n');
+    files.push('generation_config.json');
+  }
+  for (const f of model.tokenizerFiles) {
+    fs.copyFileSync(path.join(model.dir, f), path.join(dir, f));
+    files.push(f);
+  }
+  return files;
+}
+
+/** The tied head as torch's state_dict has it: lm_head.weight sharing the embedding. */
+function tiedAliases(model: LoadedModel): Map<string, string> {
+  if (!model.cfg.tieWordEmbeddings) return new Map();
+  return new Map([['lm_head.weight', model.cfg.modelType === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight']]);
+}
+
+export function exportModel(model: LoadedModel, format: ExportFormat, target: string): ExportResult {
+  const isQuantized = model.config.quantization_config !== undefined;
+  const quantized: Map<string, QuantizedMatrix> = isQuantized ? quantizedMatrices(readCheckpoint(model.dir).raw) : new Map();
+  const params = model.arch.parameters(model.cfg);
+  const ordered = new Map<string, Tensor>(params.map((p) => [p.name, model.weights.get(p.name)!]));
+
+  if (format === 'gguf') {
+    const file = target.endsWith('.gguf') ? target : `${target}.gguf`;
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`--export_model_path ${file} is a directory; give a file path ending in .gguf`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const half = model.config.torch_dtype === 'float16' || model.config.dtype === 'float16';
+    exportGguf(file, { dir: model.dir, cfg: model.cfg, weights: model.weights, quantized, half, name: path.basename(model.dir) }, params);
+    return { path: file, files: [path.basename(file)], bytes: sizeOf(file), quantized: quantized.size > 0 };
+  }
+  if (format === 'pt' && /\.(pt|pth|bin)$/.test(target)) {
+    if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new UserError(`--export_model_path ${target} is a directory; drop the .pt/.pth/.bin ending to write a model directory`);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    writeStateDict(target, ordered, tiedAliases(model));
+    return { path: target, files: [path.basename(target)], bytes: sizeOf(target), quantized: false };
+  }
+  if (format === 'hf' || format === 'safetensors') {
+    writeCheckpoint(target, {
+      config: floatConfig(model.config), weights: ordered, generationConfig: model.generationConfig,
+      provenance: model.provenance, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
+    });
+    return { path: target, files: fs.readdirSync(target).sort(), bytes: sizeOf(target), quantized: false };
+  }
+  prepareDirectory(target);
+  const files = writeSidecars(target, model);
+  if (format === 'pt') {
+    writeStateDict(path.join(target, 'pytorch_model.bin'), ordered, tiedAliases(model));
+    files.push('pytorch_model.bin');
+    return { path: target, files, bytes: sizeOf(target), quantized: false };
+  }
+  const onnx = writeOnnxModel(target, { arch: model.arch, cfg: model.cfg, weights: model.weights, quantized });
+  files.push(...onnx.files);
+  return { path: target, files, bytes: sizeOf(target), quantized: onnx.matMulNBits > 0 };
+}
