@@ -19,6 +19,8 @@ import { resolveModelSource } from '../models/source.js';
 import { numel, type Weights } from '../models/tensor.js';
 import { loadTokenizer, type TextTokenizer } from '../models/tokenizer.js';
 import type { DecoderSession, DecoderSessionOptions } from '../runtime/session.js';
+import type { QuantizedMatrix } from '../transforms/blocks.js';
+import { quantizedMatrices } from '../transforms/quantize.js';
 
 /** A model in memory, ready for sessions and transforms. Treat `weights` as read-only. */
 export interface LoadedModel {
@@ -38,6 +40,8 @@ export interface LoadedModel {
   parameters: number;
   /** Bytes the float weights take in memory. */
   bytes: number;
+  /** Quantized weights (transform/quantizer), which sessions run through MatMulNBits. */
+  quantized: ReadonlyMap<string, QuantizedMatrix>;
 }
 
 /** What the workbench's state panel shows about the model in memory. */
@@ -119,6 +123,7 @@ export function describeModel(dir: string, ckpt: Omit<Checkpoint, 'dir'>, tokeni
     provenance: ckpt.provenance,
     parameters,
     bytes: parameters * 4,
+    quantized: quantizedMatrices(ckpt.raw),
   };
 }
 
@@ -161,8 +166,9 @@ export class Engine {
    */
   async session(model: LoadedModel, opts: DecoderSessionOptions & { weights?: Weights } = {}): Promise<DecoderSession> {
     const { DecoderSession } = await import('../runtime/session.js');
-    const options = { logits: opts.logits ?? 'last', threads: opts.threads ?? this.threads };
-    if (opts.weights) return DecoderSession.create(model.arch, model.cfg, opts.weights, options);
+    const options = { logits: opts.logits ?? 'last', threads: opts.threads ?? this.threads, quantized: model.quantized };
+    // Temporary weights (the tweaker's deltas) are floats: quantized payloads would ignore them.
+    if (opts.weights) return DecoderSession.create(model.arch, model.cfg, opts.weights, { ...options, quantized: undefined });
     const entry = this.cache.get(model.dir);
     if (!entry || entry.model !== model) return DecoderSession.create(model.arch, model.cfg, model.weights, options);
     const key = `${options.logits}/${options.threads}`;

@@ -11,12 +11,16 @@ import { writeOnnx } from '../graph/onnx-writer.js';
 import { buildDecoderGraph, type Architecture, type DecoderConfig } from '../models/architecture.js';
 import { resolveArchitecture } from '../models/index.js';
 import type { Weights } from '../models/tensor.js';
+import { useMatMulNBits } from '../export/matmul-nbits.js';
+import type { QuantizedMatrix } from '../transforms/blocks.js';
 
 export interface DecoderSessionOptions {
   /** Logits for the last position only (generation, default) or for every position (scoring). */
   logits?: 'last' | 'all';
   /** ORT intra-op threads; default: the number of cores. */
   threads?: number;
+  /** Quantized weights (by name) to run through MatMulNBits instead of their float copies. */
+  quantized?: ReadonlyMap<string, QuantizedMatrix>;
 }
 
 interface KvCache {
@@ -61,7 +65,9 @@ export class DecoderSession {
         throw new UserError(`${p.name} has shape [${t.shape}] but config.json implies [${p.shape}]; the config and the weights disagree`);
       }
     }
-    const bytes = writeOnnx(buildDecoderGraph(arch, cfg, { logits }), { weights });
+    const graph = buildDecoderGraph(arch, cfg, { logits });
+    if (options.quantized?.size) useMatMulNBits(graph, options.quantized);
+    const bytes = writeOnnx(graph, { weights });
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {

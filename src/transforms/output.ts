@@ -50,6 +50,6 @@ export async function writeDerived(ctx: ToolContext, engine: Engine, source: Loa
     { config, weights: d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance, dir: source.dir, tokenizerFiles: source.tokenizerFiles },
     { dtype: d.dtype },
   );
-  const model = await engine.adopt(dir, { config, weights: d.memoryWeights ?? d.weights, generationConfig: source.generationConfig, provenance });
+  const model = await engine.adopt(dir, { config, weights: d.memoryWeights ?? d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance });
   return { dir, model };
 }

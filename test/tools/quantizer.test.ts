@@ -70,6 +70,29 @@ describe('transform/quantizer', () => {
     expect(Math.abs(after - before)).toBeLessThan(tolerance);
   });
 
+  it('the engine\'s sessions run the payload through MatMulNBits, not the float copies', async () => {
+    const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'llama', '--output-model-path', 'llama-nbits', '--precision', '4']);
+    expect(r.ok, r.error).toBe(true);
+    const m = await engine.model('llama-nbits', { cwd });
+    expect(m.quantized.size).toBe(14);
+    const ids = [4, 8, 15, 16, 23, 42];
+    const logits = await (await engine.session(m, { logits: 'all' })).prefill(ids);
+    // The same model with every quantized matrix's float copy zeroed: a MatMulNBits graph does not read them.
+    const ckpt = readCheckpoint(path.join(cwd, 'llama-nbits'));
+    const zeroed = new Map(ckpt.weights);
+    for (const name of m.quantized.keys()) zeroed.set(name, { shape: ckpt.weights.get(name)!.shape, data: new Float32Array(ckpt.weights.get(name)!.data.length) });
+    const other = new Engine({ threads: 1 });
+    const z = await other.adopt(path.join(cwd, 'llama-nbits'), { config: ckpt.config, weights: zeroed, raw: ckpt.raw });
+    const same = await (await other.session(z, { logits: 'all' })).prefill(ids);
+    expect(same).toEqual(logits);
+    // …while the float path (temporary weights, as the tweaker uses) does read them.
+    const floats = await (await other.session(z, { logits: 'all', weights: m.weights })).prefill(ids);
+    expect(Math.max(...floats.map((v, i) => Math.abs(v - logits[i])))).toBeLessThan(1e-3);
+    const zeros = await (await other.session(z, { logits: 'all', weights: zeroed })).prefill(ids);
+    expect(zeros).not.toEqual(logits);
+    await other.release();
+  });
+
   it('16 stores fp16 and keeps the values a reload gives', async () => {
     const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'half', '--precision', '16']);
     expect(r.ok, r.error).toBe(true);
