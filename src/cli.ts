@@ -74,6 +74,9 @@ async function openWorkbench(): Promise<number> {
     process.stdout.write(`${await mainHelpText()}\n`);
     return EXIT_OK;
   }
+  // Ink draws only the last frame when it thinks it runs in CI (CI=true at import time); a
+  // workbench in a real terminal must draw live, so the variable is cleared before Ink loads.
+  if (process.stdin.isTTY && process.stdout.isTTY) for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[key];
   const mod = (await import(entry.href)) as { main?: () => Promise<number | void>; default?: () => Promise<number | void> };
   const start = mod.main ?? mod.default;
   const code = typeof start === 'function' ? await start() : undefined;
