@@ -1,5 +1,6 @@
 import { arg, defineTool } from '../../src/core/tool.js';
-import { deviceArg, notAvailableYet, requireCpu } from '../shared.js';
+import path from 'node:path';
+import { deviceArg, engineOf, requireCpu } from '../shared.js';
 
 export default defineTool({
   summary: 'Fine-tune the model on the dataset (AdamW, warmup + decay, checkpoints, resume)',
@@ -28,8 +29,26 @@ export default defineTool({
     resume: arg.boolean(false, 'continue from the checkpoint in output_model_path'),
     device: deviceArg(),
   },
-  async run(_ctx, args) {
+  async run(ctx, args) {
     requireCpu(args.device);
-    throw notAvailableYet('train/finetuner');
+    const { finetune } = await import('../../src/runtime/finetune.js');
+    const result = await finetune(
+      {
+        cwd: ctx.cwd, engine: await engineOf(ctx), signal: ctx.signal, emit: ctx.emit,
+        model: args.model_path, dataset: args.dataset_path, outDir: path.resolve(ctx.cwd, args.output_model_path), args: { ...args },
+      },
+      {
+        epochs: args.num_train_epochs, batchSize: args.batch_size, learningRate: args.learning_rate, maxSeqLength: args.max_seq_length,
+        maxSteps: args.max_steps, warmupSteps: args.warmup_steps, scheduler: args.lr_scheduler, weightDecay: args.weight_decay,
+        gradClip: args.grad_clip, gradAccum: args.grad_accum, evalEvery: args.eval_every, saveEvery: args.save_every,
+        seed: args.seed as number, valFraction: args.val_fraction, textColumn: args.text_column, resume: args.resume,
+      },
+    );
+    const evalPart = result.evalLoss !== null ? `, eval loss ${result.evalLoss.toFixed(4)}` : '';
+    return {
+      metrics: { loss: result.loss, ...(result.evalLoss !== null ? { eval_loss: result.evalLoss } : {}), steps: result.steps, tokens_per_s: Math.round(result.tokensPerS) },
+      message: `trained ${result.steps} steps: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
+      data: { curve: result.curve },
+    };
   },
 });

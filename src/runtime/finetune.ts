@@ -1,0 +1,231 @@
+/**
+ * The fine-tuning loop behind train/finetuner: data → packed blocks → optimizer steps on a
+ * Trainer (one ORT graph for forward + loss + backward), with the learning-rate schedule,
+ * periodic evaluation on held-out blocks and checkpoints. Checkpoints are Hugging Face model
+ * directories with the optimizer state beside them, so an interrupted run resumes exactly:
+ * batch k of the run is a pure function of (seed, k), and the moments and step count come
+ * back from disk.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Emitter } from '../core/events.js';
+import { UserError } from '../core/tool.js';
+import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs, type Batch } from '../data/index.js';
+import type { PackedTokens } from '../data/pack.js';
+import type { Engine, LoadedModel } from '../engine/engine.js';
+import { readCheckpoint, readCheckpointInfo, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
+import type { Weights } from '../models/tensor.js';
+import { learningRate, type SchedulerName } from './lr-schedule.js';
+import { hasTrainingState, readTrainingState, removeTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
+
+export interface FinetuneSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  maxSeqLength: number;
+  maxSteps: number | null;
+  warmupSteps: number;
+  scheduler: SchedulerName;
+  weightDecay: number;
+  gradClip: number;
+  gradAccum: number;
+  evalEvery: number;
+  saveEvery: number;
+  seed: number;
+  valFraction: number;
+  textColumn: string | null;
+  resume: boolean;
+}
+
+export interface FinetuneJob {
+  cwd: string;
+  engine: Engine;
+  signal: AbortSignal;
+  emit: Emitter;
+  model: string;
+  dataset: string;
+  /** Absolute output directory. */
+  outDir: string;
+  /** The tool's resolved arguments, for smolbox.json. */
+  args: Record<string, unknown>;
+}
+
+export interface FinetuneResult {
+  steps: number;
+  loss: number;
+  evalLoss: number | null;
+  tokensPerS: number;
+  curve: TrainingCurve;
+}
+
+/** The Trainer API (src/runtime/trainer.ts) the loop drives. */
+interface TrainerLike {
+  step(batches: Batch[], lr: number): Promise<{ loss: number; gradNorm: number }>;
+  evalLoss(batch: Batch): Promise<number>;
+  weights(): Weights;
+  optimizerState(): { step: number; m: Weights; v: Weights };
+  loadOptimizerState(s: { step: number; m: Weights; v: Weights }): void;
+  release(): Promise<void>;
+}
+
+/** Evaluation looks at most this many batches, so a big validation split does not stall training. */
+const MAX_EVAL_BATCHES = 50;
+
+function tokenizerHash(model: LoadedModel): string {
+  const h = crypto.createHash('sha256');
+  for (const f of model.tokenizerFiles.filter((n) => n !== 'chat_template.jinja')) h.update(f).update(fs.readFileSync(path.join(model.dir, f)));
+  return h.digest('hex');
+}
+
+function cloneWeights(w: Weights): Weights {
+  return new Map([...w].map(([k, t]) => [k, { shape: [...t.shape], data: new Float32Array(t.data) }]));
+}
+
+async function evaluate(trainer: TrainerLike, packed: PackedTokens, batchSize: number, signal: AbortSignal): Promise<number> {
+  let sum = 0;
+  let rows = 0;
+  let n = 0;
+  for (const batch of evalBatches(packed, batchSize)) {
+    if (n++ >= MAX_EVAL_BATCHES || signal.aborted) break;
+    sum += (await trainer.evalLoss(batch)) * batch.batchSize;
+    rows += batch.batchSize;
+  }
+  return sum / rows;
+}
+
+/** Lets signal handlers (Ctrl-C) run between steps: ORT's run blocks the event loop while it computes. */
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<FinetuneResult> {
+  const { emit, signal } = job;
+  const model = await job.engine.model(job.model, { cwd: job.cwd, signal, emit });
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new UserError(`${job.model} has no tokenizer files; training on text needs tokenizer.json`);
+  const { cfg } = model;
+  if (s.maxSeqLength > cfg.maxPositions) {
+    throw new UserError(`--max_seq_length ${s.maxSeqLength} is beyond the model's ${cfg.maxPositions} positions; use at most ${cfg.maxPositions}`);
+  }
+
+  const dataset = await loadTextDataset(job.dataset, { cwd: job.cwd, textColumn: s.textColumn, signal, emit });
+  const packed = packDataset(dataset, tokenizer, {
+    maxSeqLength: s.maxSeqLength,
+    valFraction: s.valFraction,
+    cache: { dir: path.join(job.cwd, '.smolbox', 'cache', 'tokens'), tokenizerHash: tokenizerHash(model) },
+    signal,
+    emit,
+  });
+  const rowsPerStep = s.batchSize * s.gradAccum;
+  const stepsPerEpoch = Math.max(1, Math.ceil(packed.train.blocks / rowsPerStep));
+  const totalSteps = s.maxSteps ?? stepsForEpochs(packed.train.blocks, rowsPerStep, s.epochs);
+  const settings = {
+    model: job.model, dataset: job.dataset, batch_size: s.batchSize, grad_accum: s.gradAccum, max_seq_length: s.maxSeqLength,
+    seed: s.seed, learning_rate: s.learningRate, lr_scheduler: s.scheduler, warmup_steps: s.warmupSteps, total_steps: totalSteps,
+  };
+
+  let start = 0;
+  let weights: Weights;
+  let curve: TrainingCurve = { loss: [], eval: [] };
+  let restored: ReturnType<typeof readTrainingState> | null = null;
+  if (s.resume) {
+    if (!hasTrainingState(job.outDir)) {
+      throw new UserError(`--resume: ${job.outDir} holds no interrupted run to continue (no training_state/); pass the interrupted run's --output_model_path`);
+    }
+    restored = readTrainingState(job.outDir);
+    for (const [key, value] of Object.entries(settings)) {
+      if (JSON.stringify(restored.state.settings[key]) !== JSON.stringify(value)) {
+        throw new UserError(`--resume: ${key} was ${JSON.stringify(restored.state.settings[key])} in the interrupted run, now ${JSON.stringify(value)}; resume with the same settings`);
+      }
+    }
+    weights = readCheckpoint(job.outDir, { signal }).weights;
+    start = restored.state.step;
+    curve = restored.state.curve;
+  } else {
+    // The engine's copy stays as it was: other steps may still use the input model.
+    weights = cloneWeights(model.weights);
+  }
+
+  const { Trainer } = (await import('./trainer.js')) as unknown as {
+    Trainer: { create(...a: unknown[]): Promise<TrainerLike> };
+  };
+  const trainer = await Trainer.create(model.arch, cfg, weights, {
+    batchSize: s.batchSize,
+    seqLength: s.maxSeqLength,
+    threads: job.engine.threads,
+    weightDecay: s.weightDecay,
+    gradClip: s.gradClip,
+  });
+  if (restored) trainer.loadOptimizerState(restored.optimizer);
+
+  const sampler = new BatchSampler(packed.train, s.batchSize, s.seed);
+  const provenance = (metrics: Record<string, number>): Provenance => ({
+    parent: job.model, tool: 'train/finetuner', args: job.args, metrics, created_at: new Date().toISOString(), training: curve,
+  });
+  const save = (step: number, final: boolean, metrics: Record<string, number>) => {
+    writeCheckpoint(job.outDir, {
+      config: model.config, weights: trainer.weights(), generationConfig: model.generationConfig,
+      provenance: provenance({ ...metrics, step }), dir: model.dir, tokenizerFiles: model.tokenizerFiles,
+    });
+    if (!final) {
+      const state: TrainerState = { step, totalSteps, settings, curve };
+      writeTrainingState(job.outDir, trainer.optimizerState(), state);
+    }
+  };
+
+  const tokensPerStep = rowsPerStep * s.maxSeqLength;
+  let evalLoss: number | null = curve.eval.at(-1)?.loss ?? null;
+  let computeS = 0;
+  let step = start;
+  try {
+    emit.log(`training ${totalSteps - start} steps of ${rowsPerStep} × ${s.maxSeqLength} tokens (${packed.train.blocks} blocks, ${stepsPerEpoch} steps per epoch)`);
+    for (; step < totalSteps; step++) {
+      await yieldToEvents();
+      if (signal.aborted) break;
+      const batches = Array.from({ length: s.gradAccum }, (_, j) => sampler.batch(step * s.gradAccum + j));
+      const lr = learningRate(step, s.learningRate, totalSteps, s.warmupSteps, s.scheduler);
+      const t0 = performance.now();
+      const { loss } = await trainer.step(batches, lr);
+      computeS += (performance.now() - t0) / 1000;
+      if (!Number.isFinite(loss)) {
+        throw new UserError(`the loss became ${loss} at step ${step + 1}; lower --learning_rate (now ${s.learningRate}) or raise --warmup_steps`);
+      }
+      curve.loss.push(loss);
+      const done = step + 1;
+      const tokensPerS = ((done - start) * tokensPerStep) / computeS;
+      emit.metric('loss', loss, done);
+      emit.progress({
+        label: 'train', current: done, total: totalSteps, unit: 'step', etaS: ((totalSteps - done) * tokensPerStep) / tokensPerS,
+        info: { loss, lr, tokens_per_s: tokensPerS, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}) },
+      });
+      const last = done === totalSteps;
+      const epochEnd = done % stepsPerEpoch === 0;
+      if (packed.validation && (last || (s.evalEvery > 0 ? done % s.evalEvery === 0 : epochEnd))) {
+        evalLoss = await evaluate(trainer, packed.validation, s.batchSize, signal);
+        curve.eval.push({ step: done, loss: evalLoss });
+        emit.metric('eval_loss', evalLoss, done);
+      }
+      if (!last && (s.saveEvery > 0 ? done % s.saveEvery === 0 : epochEnd)) save(done, false, { loss });
+    }
+    const tokensPerS = computeS > 0 ? ((step - start) * tokensPerStep) / computeS : 0;
+    const lossNow = curve.loss.at(-1) ?? NaN;
+    if (signal.aborted) {
+      if (step > start) save(step, false, { loss: lossNow });
+      const rel = path.relative(job.cwd, job.outDir) || '.';
+      emit.log(
+        step > start
+          ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner --resume --output_model_path ${rel}`
+          : 'stopped before the first step; nothing saved',
+        'warn',
+      );
+      throw new UserError('train/finetuner: cancelled');
+    }
+    const metrics = { loss: lossNow, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), steps: step, tokens_per_s: tokensPerS };
+    save(step, true, metrics);
+    removeTrainingState(job.outDir);
+    const final = readCheckpointInfo(job.outDir);
+    await job.engine.adopt(job.outDir, { config: final.config, weights: trainer.weights(), generationConfig: final.generationConfig, provenance: final.provenance });
+    return { steps: step, loss: lossNow, evalLoss, tokensPerS, curve };
+  } finally {
+    await trainer.release();
+  }
+}
