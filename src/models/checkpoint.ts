@@ -41,7 +41,22 @@ export interface Provenance {
   metrics?: Record<string, number>;
   /** ISO-8601 time of writing. */
   created_at: string;
+  /** The steps that made the parent, oldest first (each without its own ancestors). */
+  ancestors?: Provenance[];
   [key: string]: unknown;
+}
+
+/**
+ * Provenance for a model derived from `parent`: the parent's own steps move into `ancestors`,
+ * so a model that leaves `.smolbox/` (exported, shipped) still tells how it was made.
+ */
+export function derivedProvenance(parent: Provenance | undefined, own: Pick<Provenance, 'parent' | 'tool' | 'args' | 'metrics'> & Record<string, unknown>): Provenance {
+  const ancestors: Provenance[] = [];
+  if (parent) {
+    const { ancestors: older, ...step } = parent;
+    ancestors.push(...(older ?? []), step);
+  }
+  return { ...own, created_at: new Date().toISOString(), ...(ancestors.length ? { ancestors } : {}) };
 }
 
 /** A model directory in memory. */
@@ -195,9 +210,10 @@ function sortKeys(value: unknown): unknown {
 /**
  * Write a model directory. Everything goes to a sibling temp directory first and is renamed
  * into place at the end, so a crash never leaves half a model at `dir`. An existing model
- * directory (or an empty one) at `dir` is replaced; anything else there is refused.
+ * directory (or an empty one) at `dir` is replaced; anything else there is refused. Returns the
+ * config.json written (torch_dtype set to the storage dtype).
  */
-export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: WriteCheckpointOptions = {}): void {
+export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: WriteCheckpointOptions = {}): Record<string, unknown> {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   const base = path.basename(target);
@@ -233,6 +249,7 @@ export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: Writ
       fs.renameSync(tmp, target);
       fs.rmSync(old, { recursive: true, force: true });
     }
+    return config;
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;

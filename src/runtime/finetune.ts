@@ -14,7 +14,7 @@ import { UserError } from '../core/tool.js';
 import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs, type Batch } from '../data/index.js';
 import type { PackedTokens } from '../data/pack.js';
 import type { Engine, LoadedModel } from '../engine/engine.js';
-import { readCheckpoint, readCheckpointInfo, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
+import { derivedProvenance, readCheckpoint, readCheckpointInfo, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import type { Weights } from '../models/tensor.js';
 import { learningRate, type SchedulerName } from './lr-schedule.js';
 import { hasTrainingState, readTrainingState, removeTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
@@ -158,9 +158,8 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   if (restored) trainer.loadOptimizerState(restored.optimizer);
 
   const sampler = new BatchSampler(packed.train, s.batchSize, s.seed);
-  const provenance = (metrics: Record<string, number>): Provenance => ({
-    parent: job.model, tool: 'train/finetuner', args: job.args, metrics, created_at: new Date().toISOString(), training: curve,
-  });
+  const provenance = (metrics: Record<string, number>): Provenance =>
+    derivedProvenance(model.provenance, { parent: job.model, tool: 'train/finetuner', args: job.args, metrics, training: curve });
   const save = (step: number, final: boolean, metrics: Record<string, number>) => {
     writeCheckpoint(job.outDir, {
       config: model.config, weights: trainer.weights(), generationConfig: model.generationConfig,

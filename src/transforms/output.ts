@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ToolContext } from '../core/tool.js';
 import type { Engine, LoadedModel } from '../engine/engine.js';
-import { writeCheckpoint, type Provenance } from '../models/checkpoint.js';
+import { derivedProvenance, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import type { RawTensor } from '../models/safetensors.js';
 import type { Weights } from '../models/tensor.js';
 
@@ -37,19 +37,19 @@ export function floatConfig(config: Record<string, unknown>): Record<string, unk
 export async function writeDerived(ctx: ToolContext, engine: Engine, source: LoadedModel, d: DerivedModel): Promise<{ dir: string; model: LoadedModel }> {
   const dir = path.resolve(ctx.cwd, d.out);
   const config = d.config ?? floatConfig(source.config);
-  const provenance: Provenance = {
+  const provenance: Provenance = derivedProvenance(source.provenance, {
     parent: typeof d.args.model_path === 'string' ? d.args.model_path : source.dir,
     tool: d.tool,
     args: { ...d.args },
     metrics: d.metrics,
-    created_at: new Date().toISOString(),
-  };
+  });
   ctx.signal.throwIfAborted();
-  writeCheckpoint(
+  // The config as written (its torch_dtype says how the weights are stored) is the one in memory.
+  const written = writeCheckpoint(
     dir,
     { config, weights: d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance, dir: source.dir, tokenizerFiles: source.tokenizerFiles },
     { dtype: d.dtype },
   );
-  const model = await engine.adopt(dir, { config, weights: d.memoryWeights ?? d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance });
+  const model = await engine.adopt(dir, { config: written, weights: d.memoryWeights ?? d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance });
   return { dir, model };
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  derivedProvenance,
   readCheckpoint,
   readCheckpointInfo,
   sanitizeGpt2Names,
@@ -171,5 +172,20 @@ describe('writeCheckpoint', () => {
     expect(() => writeCheckpoint(out, { config: { model_type: 'llama' }, weights: bad })).toThrow(/2 elements/);
     expect(fs.readFileSync(path.join(out, 'model.safetensors')).equals(before)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(['fail']);
+  });
+});
+
+describe('derivedProvenance', () => {
+  it('moves the parent step into ancestors, oldest first, so an exported model keeps its lineage', () => {
+    const made = derivedProvenance(undefined, { parent: 'cfg', tool: 'transform/reinitializer', args: { seed: 1 } });
+    expect(made.ancestors).toBeUndefined();
+    const trained = derivedProvenance(made, { parent: 'a', tool: 'train/finetuner', args: {}, training: { loss: [[1, 2]] } });
+    const quantized = derivedProvenance(trained, { parent: 'b', tool: 'transform/quantizer', args: { precision: 16 } });
+    expect(quantized.tool).toBe('transform/quantizer');
+    expect(quantized.ancestors?.map((a) => a.tool)).toEqual(['transform/reinitializer', 'train/finetuner']);
+    // Each ancestor is flat: no nested chains, and the training curve survives.
+    expect(quantized.ancestors?.every((a) => a.ancestors === undefined)).toBe(true);
+    expect(quantized.ancestors?.[1].training).toEqual({ loss: [[1, 2]] });
+    expect(Date.parse(quantized.created_at)).not.toBeNaN();
   });
 });
