@@ -186,7 +186,7 @@ export class Engine {
     const m = this.current;
     if (!m) return null;
     const tok = m.tokenizer ? `${m.tokenizer.vocabSize} tokens` : null;
-    return { path: m.dir, modelType: m.cfg.modelType, parameters: m.parameters, dtype: 'float32', bytes: m.bytes, tokenizer: tok };
+    return { path: m.dir, modelType: m.cfg.modelType, parameters: m.parameters, dtype: describeDtype(m), bytes: m.bytes, tokenizer: tok };
   }
 
   /** Parameter names of the most recently used model (completion of param_pattern/deltas). */
@@ -229,4 +229,12 @@ async function releaseSessions(entry: CacheEntry): Promise<void> {
   const sessions = await Promise.allSettled(entry.sessions.values());
   entry.sessions.clear();
   await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
+}
+
+/** How the weights are held: floats compute in float32; quantized matrices stay in int blocks. */
+function describeDtype(m: LoadedModel): string {
+  const q = [...m.quantized.values()];
+  if (q.length) return `int${q[0].bits} blocks (${q.length} matrices) + float32`;
+  const stored = m.config.torch_dtype ?? m.config.dtype;
+  return typeof stored === 'string' && stored !== 'float32' ? `float32 (stored ${stored})` : 'float32';
 }

@@ -75,6 +75,7 @@ describe('transform/quantizer', () => {
     expect(r.ok, r.error).toBe(true);
     const m = await engine.model('llama-nbits', { cwd });
     expect(m.quantized.size).toBe(14);
+    expect(engine.summary()?.dtype).toBe('int4 blocks (14 matrices) + float32');
     const ids = [4, 8, 15, 16, 23, 42];
     const logits = await (await engine.session(m, { logits: 'all' })).prefill(ids);
     // The same model with every quantized matrix's float copy zeroed: a MatMulNBits graph does not read them.
@@ -99,6 +100,7 @@ describe('transform/quantizer', () => {
     const h = header(path.join(cwd, 'half'));
     expect([...h.values()].every((t) => t.dtype === 'F16')).toBe(true);
     const adopted = await engine.model('half', { cwd });
+    expect(engine.summary()?.dtype).toBe('float32 (stored float16)');
     expect(readCheckpoint(path.join(cwd, 'half')).weights.get('transformer.wte.weight')!.data).toEqual(adopted.weights.get('transformer.wte.weight')!.data);
     expect(JSON.parse(fs.readFileSync(path.join(cwd, 'half', 'config.json'), 'utf8')).torch_dtype).toBe('float16');
   });
