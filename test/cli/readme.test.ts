@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { listCommands, listTools } from '../../src/core/registry.js';
+import { parseArgs, splitCommandLine } from '../../src/core/parse-args.js';
+import { commandNames, listCommands, listTools } from '../../src/core/registry.js';
 
 /** Rows of the markdown table under `## <heading>`: first cell (without backticks) → second. */
 function table(readme: string, heading: string): Map<string, string> {
@@ -33,6 +34,23 @@ describe('README stays true to smox --help', () => {
     const rows = table(readme, 'Commands');
     for (const { def } of await listCommands()) {
       expect(rows.get(def.usage), def.usage).toBe(def.summary);
+    }
+  });
+
+  it('shows only smox lines that parse: every tool, command and flag in its examples exists', async () => {
+    const tools = new Map((await listTools({})).map((t) => [t.name, t.def]));
+    const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const lines = blocks.flatMap((b) => b.split('\n')).filter((l) => l.startsWith('smox '));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) {
+      const [, name, ...argv] = splitCommandLine(line.replace(/\s+#.*$/, ''));
+      if (name.includes('/')) {
+        const def = tools.get(name);
+        expect(def, line).toBeDefined();
+        expect(() => parseArgs(def!, argv.filter((a) => a !== '--json')), line).not.toThrow();
+      } else {
+        expect(commandNames(), line).toContain(name);
+      }
     }
   });
 });
