@@ -3,7 +3,9 @@
  * layers, batch 8 × 128 by default), against the MatMul FLOP/s ORT reaches on this machine in
  * the same run (kernel rate: a chain of products, no output copies). One JSON object per line:
  *   {"bench":"train","measurement":"matmul","m":1024,"k":768,"n":3072,"flops_per_s":…}
- *   {"bench":"train","measurement":"train","layers":12,"tokens_per_s":…,"mfu":…,"peak_rss_mb":…}
+ *   {"bench":"train","measurement":"peer","peer":"pytorch 1.13.1 eager","layers":12,"tokens_per_s":…,"peak_rss_mb":…}
+ *   {"bench":"train","measurement":"train","layers":12,"tokens_per_s":…,"mfu":…,"peak_rss_mb":…,
+ *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…}
  * (peak_rss_mb is the process's peak so far, so a later, larger model reports its own.)
  *
  * Model FLOPs per token follow nanoGPT's estimate_mfu (the PaLM appendix B count):
@@ -12,8 +14,9 @@
  * forward and backward. mfu = model FLOP/s (mean step) ÷ the best MatMul FLOP/s measured
  * before and after the run; mfu_best uses the fastest step (the machine is shared, so both).
  *
- * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 3 --batch 8 --seq 128 --threads 2]
+ * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 3 --batch 8 --seq 128 --threads 2 --no-peer]
  */
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { Random } from '../src/core/random.js';
@@ -69,7 +72,35 @@ async function matMulFlopsPerSecond(M: number, K: number, N: number): Promise<nu
   return (CHAIN * 2 * M * K * N) / (best / 1000);
 }
 
+interface PeerRun {
+  tokens_per_s: number;
+  peak_rss_mb: number;
+}
+
+/**
+ * The PyTorch peer (bench/peers/torch_train.py) on the same shape, batch and threads, in its
+ * own process so its memory is its own; null (with a line saying why) when python3 cannot
+ * import torch (Debian: apt-get install python3-torch libopenblas0-pthread) or --no-peer.
+ */
+function peerRun(layers: number): PeerRun | null {
+  if (process.argv.includes('--no-peer')) return null;
+  const script = new URL('../../bench/peers/torch_train.py', import.meta.url).pathname;
+  const args = [script, '--layers', String(layers), '--steps', String(STEPS), '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(THREADS)];
+  // Debian's python3-torch lives in the system python, which a pyenv or venv python3 shadows.
+  let r = spawnSync('python3', args, { encoding: 'utf8' });
+  if (r.status !== 0) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
+  const line = r.status === 0 ? r.stdout.trim().split('\n').at(-1) : undefined;
+  if (!line) {
+    const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').at(-1);
+    console.log(JSON.stringify({ bench: 'train', measurement: 'peer', layers, skipped: `pytorch peer did not run: ${why}` }));
+    return null;
+  }
+  console.log(line);
+  return JSON.parse(line) as PeerRun;
+}
+
 async function trainRun(layers: number, matmulFlops: number): Promise<number> {
+  const peer = peerRun(layers);
   const cfg = gpt2.normalizeConfig({ model_type: 'gpt2', n_layer: layers });
   const weights = gpt2.init(cfg, new Random(0));
   const params = gpt2.parameters(cfg).reduce((n, p) => n + numel(p.shape), 0);
@@ -119,6 +150,10 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
     mfu_best: Number(((tokens / fastest) * flopsPerToken / ceiling).toFixed(3)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     estimated_mb: Math.round(estimate / 2 ** 20),
+    ...(peer && {
+      speedup_vs_pytorch: Number((tokensPerS / peer.tokens_per_s).toFixed(2)),
+      memory_vs_pytorch: Number((process.resourceUsage().maxRSS / 1024 / peer.peak_rss_mb).toFixed(2)),
+    }),
   }));
   return ceiling;
 }
