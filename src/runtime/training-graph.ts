@@ -72,11 +72,50 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
     ignore_index: attr.int(IGNORE_INDEX),
   });
   g.output(loss, 'loss');
-  const forwardNodes = g.nodes.length;
+  let forwardNodes = g.nodes.length;
   if (options.gradients) {
     const params = [...g.params.values()];
     const grads = backward(g, loss, params);
     for (const p of params) g.output(grads.get(p)!, `grad.${p.name}`);
   }
+  forwardNodes += lowerCrossEntropy(g) - 1;
   return { graph: g, forwardNodes };
+}
+
+/**
+ * Replaces the SoftmaxCrossEntropyLoss node by what it means, in place: ORT has no kernel for
+ * it in an inference build and expands its ONNX function, which reshapes the scores to
+ * [N, V, 1] and runs LogSoftmax on axis 1 — not the last axis, so through transposes of the
+ * whole [N, V] tensor (a tenth of a GPT-2 step). Here LogSoftmax runs on the last axis of
+ * [N, V]; its output is the log-probability the gradient rule reads; the loss is the mean of
+ * −logprob at the labels over the rows not ignored. Returns the number of nodes put in its place.
+ */
+function lowerCrossEntropy(g: Graph): number {
+  const at = g.nodes.findIndex((n) => n.opType === 'SoftmaxCrossEntropyLoss');
+  const sce = g.nodes[at];
+  const [scores, labels] = sce.inputs as Value[];
+  const [loss, logProbOut] = sce.outputs;
+  const first = g.nodes.length;
+  const P = '/loss/lowered';
+  const [logProb] = g.node('LogSoftmax', `${P}/LogSoftmax`, [scores], [{ dtype: 'float32', shape: scores.shape }], { axis: attr.int(1) });
+  if (logProbOut) {
+    // The gradient already reads this value: the new node produces it.
+    logProbOut.producer = logProb.producer;
+    logProb.producer!.outputs[0] = logProbOut;
+  }
+  const lp = logProbOut ?? logProb;
+  const ignored = op.equal(g, `${P}/ignored/Equal`, labels, g.int64(IGNORE_INDEX));
+  const safe = op.where(g, `${P}/labels/Where`, ignored, g.int64(0), labels);
+  const valid = op.where(g, `${P}/valid/Where`, ignored, g.float32(0), g.float32(1));
+  const [picked] = g.node('GatherElements', `${P}/GatherElements`, [lp, op.unsqueeze(g, `${P}/labels/Unsqueeze`, safe, [1])], [{ dtype: 'float32', shape: [scores.shape[0], 1] }], { axis: attr.int(1) });
+  const rows = op.reshape(g, `${P}/picked/Reshape`, picked, [-1], [scores.shape[0]]);
+  const total = op.reduceSum(g, `${P}/nll/ReduceSum`, op.mul(g, `${P}/nll/Mul`, rows, valid), [0], false);
+  const count = g.node('Max', `${P}/count/Max`, [op.reduceSum(g, `${P}/count/ReduceSum`, valid, [0], false), g.float32(1)], [{ dtype: 'float32', shape: [] }])[0];
+  const [mean] = g.node('Div', `${P}/Div`, [op.neg(g, `${P}/Neg`, total), count], [{ dtype: 'float32', shape: [] }]);
+  // The loss value (already a graph output) is produced by the last new node.
+  loss.producer = mean.producer;
+  mean.producer!.outputs[0] = loss;
+  const added = g.nodes.splice(first);
+  g.nodes.splice(at, 1, ...added);
+  return added.length;
 }

@@ -8,6 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { writeOnnx } from '../../src/graph/onnx-writer.js';
+import { gpt2Reference } from '../../src/models/reference.js';
+import type { Gpt2Config } from '../../src/models/gpt2.js';
 import { buildTrainingGraph } from '../../src/runtime/training-graph.js';
 import { tinyModel, TINY_CONFIGS } from '../models/tiny.js';
 
@@ -68,5 +70,40 @@ describe('training graph', () => {
     await session.release();
     expect(checked).toBeGreaterThan(50);
     expect(worst, where).toBeLessThanOrEqual(0);
+  });
+
+  it('loss is the mean −log softmax at the targets over the rows not ignored, LogSoftmax on the last axis', async () => {
+    const { cfg, weights, arch } = tinyModel(TINY_CONFIGS['gpt2 (tied)'], 5);
+    const { graph } = buildTrainingGraph(arch, cfg, { batchSize: B, seqLength: T, gradients: false });
+    expect(graph.nodes.some((n) => n.opType === 'SoftmaxCrossEntropyLoss')).toBe(false);
+    const ls = graph.nodes.find((n) => n.opType === 'LogSoftmax')!;
+    expect(ls.attrs.axis.value).toBe(ls.inputs[0]!.shape.length - 1);
+    const session = await ort.InferenceSession.create(writeOnnx(graph, { weightsAs: 'inputs' }), { intraOpNumThreads: 1 });
+    const rng = new Random(4);
+    const ids = Array.from({ length: B * T }, () => rng.int(cfg.vocabSize));
+    const targets = ids.map((_, i) => (i % 4 === 1 ? -100 : rng.int(cfg.vocabSize)));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, T]),
+      targets: new ort.Tensor('int64', BigInt64Array.from(targets, BigInt), [B * T]),
+    };
+    for (const [n, t] of weights) feeds[n] = new ort.Tensor('float32', t.data, t.shape);
+    const loss = Number((await session.run(feeds)).loss.data[0]);
+    await session.release();
+    let sum = 0;
+    let count = 0;
+    const V = cfg.vocabSize;
+    for (let b = 0; b < B; b++) {
+      const logits = gpt2Reference(cfg as unknown as Gpt2Config, weights, ids.slice(b * T, (b + 1) * T));
+      for (let t = 0; t < T; t++) {
+        const target = targets[b * T + t];
+        if (target === -100) continue;
+        const row = logits.subarray(t * V, (t + 1) * V);
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+        sum += lse - row[target];
+        count++;
+      }
+    }
+    expect(loss).toBeCloseTo(sum / count, 4);
   });
 });
