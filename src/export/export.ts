@@ -73,12 +73,13 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
   const quantized: Map<string, QuantizedMatrix> = isQuantized ? quantizedMatrices(readCheckpoint(model.dir).raw) : new Map();
   const params = model.arch.parameters(model.cfg);
   const ordered = new Map<string, Tensor>(params.map((p) => [p.name, model.weights.get(p.name)!]));
+  // A model stored in fp16 (transform/quantizer --precision 16) stays fp16 where the format can say so.
+  const half = model.config.torch_dtype === 'float16' || model.config.dtype === 'float16';
 
   if (format === 'gguf') {
     const file = target.endsWith('.gguf') ? target : `${target}.gguf`;
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`--export_model_path ${file} is a directory; give a file path ending in .gguf`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const half = model.config.torch_dtype === 'float16' || model.config.dtype === 'float16';
     exportGguf(file, { dir: model.dir, cfg: model.cfg, weights: model.weights, quantized, half, name: path.basename(model.dir) }, params);
     return { path: file, files: [path.basename(file)], bytes: sizeOf(file), quantized: quantized.size > 0 };
   }
@@ -92,7 +93,7 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
     writeCheckpoint(target, {
       config: floatConfig(model.config), weights: ordered, generationConfig: model.generationConfig,
       provenance: model.provenance, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
-    });
+    }, { dtype: half ? 'F16' : 'F32' });
     return { path: target, files: fs.readdirSync(target).sort(), bytes: sizeOf(target), quantized: false };
   }
   prepareDirectory(target);

@@ -87,6 +87,19 @@ describe('io/exporter', () => {
     expect(b.tokenizerFiles).toContain('tokenizer.json');
   });
 
+  it('hf of an fp16-stored model stays fp16 on disk, with the same values', async () => {
+    const q = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'tiny-half', '--precision', '16']);
+    expect(q.ok, q.error).toBe(true);
+    const r = await exp('--model-path', 'tiny-half', '--export-model-path', 'half-hf', '--export-format', 'hf');
+    expect(r.ok, r.error).toBe(true);
+    const dir = path.join(cwd, 'half-hf');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).torch_dtype).toBe('float16');
+    expect(fs.statSync(path.join(dir, 'model.safetensors')).size).toBeLessThan(fs.statSync(path.join(cwd, 'tiny', 'model.safetensors')).size * 0.55);
+    const a = readCheckpoint(path.join(cwd, 'tiny-half'));
+    const b = readCheckpoint(dir);
+    for (const [k, t] of a.weights) expect(b.weights.get(k)!.data, k).toEqual(t.data);
+  });
+
   it('gguf: header, metadata and tensor offsets as llama.cpp reads them', async () => {
     const r = await exp('--model-path', 'tiny', '--export-model-path', 'tiny-export', '--export-format', 'gguf');
     expect(r.ok, r.error).toBe(true);
