@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ensureBuilt } from '../cli/built-cli.js';
-import { makeDemoTools } from '../tui/fixtures.js';
 
 /** A step for the test to run: how it is typed, completed and recognised. */
 interface Scenario {
@@ -24,34 +23,21 @@ interface Scenario {
   output: RegExp;
 }
 
-const DEMO: Scenario = {
-  setup: ['set model_path base'],
-  partial: 'demo/sp',
-  completed: 'demo/speak',
-  args: '--words 4',
-  tool: 'demo/speak',
-  output: /hello hello hello hello/,
-};
-
-/** The real sampler on the shipped model, for when builtin:shakespeare-char lands. */
-export const SAMPLER: Scenario = {
+/** The real sampler on the shipped model, builtin:shakespeare-char. */
+const SCENARIO: Scenario = {
   setup: ['io/importer --model_path builtin:shakespeare-char'],
   partial: 'infer/sa',
   completed: 'infer/sampler',
-  args: '--prompt ROMEO: --max_new_tokens 16 --seed 1',
+  args: '--prompt ROMEO: --max_new_tokens 24 --seed 1',
   tool: 'infer/sampler',
   output: /ROMEO:/,
 };
-
-// Switch to SAMPLER once the model engine ships builtin:shakespeare-char.
-const SCENARIO: Scenario = DEMO;
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) console.warn('workbench e2e skipped: tmux is not installed (apt-get install -y tmux; .ci/run installs it)');
 
 const session = `smox-e2e-${process.pid}`;
 let cwd: string;
-let toolsDir: string;
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
@@ -89,16 +75,14 @@ describe.skipIf(!hasTmux)('workbench in tmux', () => {
   beforeAll(() => {
     ensureBuilt();
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-e2e-'));
-    toolsDir = makeDemoTools();
     const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smox-e2e-cfg-'));
-    const env = `SMOLBOX_TOOLS_PATH='${toolsDir}' SMOLBOX_CONFIG_DIR='${configDir}' NO_COLOR=1`;
+    const env = `SMOLBOX_CONFIG_DIR='${configDir}' NO_COLOR=1`;
     // The shell stays after smox exits, so its exit code can be read off the screen.
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '40', '-c', cwd, `${env} '${process.execPath}' '${cliPath}'; echo "smox exited: $?"; sleep 600`);
   });
 
   afterAll(() => {
     spawnSync('tmux', ['kill-session', '-t', session]);
-    fs.rmSync(toolsDir, { recursive: true, force: true });
   });
 
   it('completes, runs a tool, shows the state, quits, and the history has the step', async () => {
@@ -112,7 +96,8 @@ describe.skipIf(!hasTmux)('workbench in tmux', () => {
     await runLine(SCENARIO.args, new RegExp(`│ ✓ ${SCENARIO.tool}`));
     const s = screen();
     expect(s).toMatch(SCENARIO.output);
-    expect(s).toMatch(/│ model_path +\.smolbox\//);
+    expect(s).toMatch(/│ model_path +builtin:shakespeare-char/);
+    expect(s).toMatch(/│ model +gpt2 · 2\.3M params/);
     expect(s).not.toMatch(/^✗/m);
     // NO_COLOR is set: the screen with its attributes holds no foreground colour.
     const painted = tmux('capture-pane', '-p', '-e', '-t', session);
