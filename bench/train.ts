@@ -14,7 +14,7 @@
  * forward and backward. mfu = model FLOP/s (mean step) ÷ the best MatMul FLOP/s measured
  * before and after the run; mfu_best uses the fastest step (the machine is shared, so both).
  *
- * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 3 --batch 8 --seq 128 --threads 2 --no-peer]
+ * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 4 --warmup 2 --batch 8 --seq 128 --threads 2 --no-peer]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -35,7 +35,8 @@ function flag(name: string): string | undefined {
 }
 
 const LAYERS = (flag('layers') ?? '4,12').split(',').map(Number);
-const STEPS = Number(flag('steps') ?? 3);
+const STEPS = Number(flag('steps') ?? 4);
+const WARMUP = Number(flag('warmup') ?? 2);
 const BATCH = Number(flag('batch') ?? 8);
 const SEQ = Number(flag('seq') ?? 128);
 const THREADS = Number(flag('threads') ?? os.availableParallelism());
@@ -85,7 +86,7 @@ interface PeerRun {
 function peerRun(layers: number): PeerRun | null {
   if (process.argv.includes('--no-peer')) return null;
   const script = new URL('../../bench/peers/torch_train.py', import.meta.url).pathname;
-  const args = [script, '--layers', String(layers), '--steps', String(STEPS), '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(THREADS)];
+  const args = [script, '--layers', String(layers), '--steps', String(STEPS), '--warmup', String(WARMUP), '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(THREADS)];
   // Debian's python3-torch lives in the system python, which a pyenv or venv python3 shadows.
   let r = spawnSync('python3', args, { encoding: 'utf8' });
   if (r.status !== 0) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
@@ -114,7 +115,9 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
     const targets = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));
     return { inputIds, targets, batchSize: BATCH, seqLength: SEQ };
   };
-  await trainer.step([batch()], 1e-4); // warm-up: ORT's first run allocates its arenas
+  // Warm-up: ORT's first run plans its memory and the second allocates that plan (both several
+  // times slower than the steps of a real training run, which has hundreds).
+  for (let i = 0; i < WARMUP; i++) await trainer.step([batch()], 1e-4);
   const times: number[] = [];
   let runS = 0;
   let optimizerS = 0;
@@ -138,7 +141,7 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
   const tokensPerS = tokens / seconds;
   console.log(JSON.stringify({
     bench: 'train', measurement: 'train', model: `gpt2 ${layers} layers (random, fp32)`, layers, params,
-    batch: BATCH, seq: SEQ, threads: THREADS, steps: STEPS,
+    batch: BATCH, seq: SEQ, threads: THREADS, steps: STEPS, warmup: WARMUP,
     step_s: Number(seconds.toFixed(3)), step_s_min: Number(fastest.toFixed(3)),
     ort_run_s: Number(runS.toFixed(3)), optimizer_s: Number(optimizerS.toFixed(3)),
     tokens_per_s: Number(tokensPerS.toFixed(1)),

@@ -1,8 +1,8 @@
 """The PyTorch peer of bench:train: the same GPT-2 shape (768 wide, 12 heads, 50257 vocab,
 tied head, tanh GELU, fp32), the same batch and AdamW, trained in eager mode. Prints one JSON
-line: tokens/s (mean over the measured steps, after one warm-up step) and the process's
+line: tokens/s (mean over the measured steps, after the warm-up steps) and the process's
 peak RSS. Run by bench/train.ts when python3 can import torch; usable alone:
-  python3 bench/peers/torch_train.py --layers 4 --steps 3 --batch 8 --seq 128 --threads 2
+  python3 bench/peers/torch_train.py --layers 4 --steps 4 --warmup 2 --batch 8 --seq 128 --threads 2
 """
 import argparse
 import json
@@ -63,7 +63,8 @@ class Gpt2(nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--layers', type=int, default=4)
-    ap.add_argument('--steps', type=int, default=3)
+    ap.add_argument('--steps', type=int, default=4)
+    ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--seq', type=int, default=128)
     ap.add_argument('--threads', type=int, default=0)
@@ -83,7 +84,8 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    step()  # warm-up
+    for _ in range(a.warmup):
+        step()
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter()
@@ -92,7 +94,7 @@ def main():
     tokens = a.batch * a.seq
     print(json.dumps({
         'bench': 'train', 'measurement': 'peer', 'peer': f'pytorch {torch.__version__} eager',
-        'layers': a.layers, 'threads': torch.get_num_threads(), 'steps': a.steps,
+        'layers': a.layers, 'threads': torch.get_num_threads(), 'steps': a.steps, 'warmup': a.warmup,
         'tokens_per_s': round(tokens / (sum(times) / len(times)), 1),
         'tokens_per_s_best': round(tokens / min(times), 1),
         'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
