@@ -1,8 +1,8 @@
 /**
  * AdamW (and the gradient norm before it) spread over threads: the main thread updates one
  * share of the parameters while worker threads update the others. During the optimizer step
- * ORT's threads are idle. The update is memory-bound (28 bytes per parameter), so two threads
- * on this 2-core machine gain less than 2×: gpt2-124M's norm + update from ~0.44 s to ~0.35 s.
+ * ORT's threads are idle. The update is memory-bound (28 bytes per parameter, plus the copies
+ * through the SIMD kernel's scratch), so two threads gain less than 2×.
  *
  * Arrays move to a worker and back by transfer (no copy): ORT reads only plain ArrayBuffers
  * (it rejects SharedArrayBuffer inputs), and its gradient outputs are plain, transferable
@@ -10,7 +10,8 @@
  * tensors) that referenced the old ones.
  */
 import { Worker } from 'node:worker_threads';
-import { adamwUpdate, SUM_OF_SQUARES_BODY, sumOfSquares, UPDATE_ARGS, UPDATE_BODY, updateScalars, type AdamWHyper } from './adamw.js';
+import { adamwUpdate, SUM_OF_SQUARES_BODY, sumOfSquares, updateScalars, type AdamWHyper } from './adamw.js';
+import { adamwWasmBytes, CHUNK, MAKE_UPDATE_SOURCE } from './adamw-wasm.js';
 
 /** One parameter's optimizer view: weights, moments, this step's gradient and its decay. */
 export interface OptimizerSlot {
@@ -22,8 +23,8 @@ export interface OptimizerSlot {
 }
 
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const update = new Function(...${JSON.stringify(UPDATE_ARGS)}, ${JSON.stringify(UPDATE_BODY)});
+const { parentPort, workerData } = require('node:worker_threads');
+const update = new Function('bytes', 'CHUNK', ${JSON.stringify(MAKE_UPDATE_SOURCE)})(workerData.wasm, ${CHUNK});
 const sumOfSquares = new Function('x', ${JSON.stringify(SUM_OF_SQUARES_BODY)});
 ${transferList.toString()}
 parentPort.on('message', (msg) => {
@@ -74,7 +75,7 @@ export class AdamWThreads {
       load[lightest] += size;
     }
     this.workers = Array.from({ length: n - 1 }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm: adamwWasmBytes() } });
       w.unref();
       return w;
     });

@@ -6,9 +6,11 @@
  * The gradient arrives unscaled with a factor (1/grad_accum × the clipping coefficient), so
  * no scaled copy of it is made.
  *
- * The loops are kept as source text so that adamw-threads.ts runs the very same code in its
+ * The update runs as a WebAssembly SIMD kernel (adamw-wasm.ts), in float32 as PyTorch's does.
+ * The code is kept as source text so that adamw-threads.ts runs the very same code in its
  * worker threads (a worker cannot import a .ts module under the test runner).
  */
+import { adamwWasmBytes, CHUNK, MAKE_UPDATE_SOURCE } from './adamw-wasm.js';
 
 export interface AdamWHyper {
   lr: number;
@@ -19,25 +21,11 @@ export interface AdamWHyper {
   weightDecay: number;
 }
 
-/** The scalars one tensor's update needs, in UPDATE_ARGS order after the four arrays. */
+/** The scalars one tensor's update needs, in the order the kernel takes them after the four arrays. */
 export function updateScalars(t: number, gradScale: number, h: AdamWHyper): number[] {
   // m̂/(√v̂ + ε) = (m/bc1) / (√v·(1/√bc2) + ε): the bias corrections fold into two scalars.
   return [gradScale, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, 1 - h.lr * h.weightDecay, h.lr / (1 - Math.pow(h.beta1, t)), 1 / Math.sqrt(1 - Math.pow(h.beta2, t)), h.eps];
 }
-
-export const UPDATE_ARGS = ['p', 'g', 'm', 'v', 'gradScale', 'beta1', 'beta2', 'c1', 'c2', 'decay', 'stepSize', 'invSqrtBc2', 'eps'];
-
-/** The AdamW loop (3 ns per element here, memory-bound: 4 arrays read, 3 written). */
-export const UPDATE_BODY = `
-  const n = p.length;
-  for (let i = 0; i < n; i++) {
-    const gi = g[i] * gradScale;
-    const mi = beta1 * m[i] + c1 * gi;
-    const vi = beta2 * v[i] + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-  }`;
 
 /** Σ x² in float64, two accumulators so the adds pipeline. */
 export const SUM_OF_SQUARES_BODY = `
@@ -53,7 +41,7 @@ export const SUM_OF_SQUARES_BODY = `
   return s0 + s1;`;
 
 type UpdateFn = (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, ...scalars: number[]) => void;
-const update = new Function(...UPDATE_ARGS, UPDATE_BODY) as UpdateFn;
+const update = new Function('bytes', 'CHUNK', MAKE_UPDATE_SOURCE)(adamwWasmBytes(), CHUNK) as UpdateFn;
 
 /** One AdamW update of one tensor at optimizer step `t` (1-based), with grad·gradScale as the gradient. */
 export function adamwUpdate(
