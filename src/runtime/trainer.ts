@@ -75,6 +75,10 @@ const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions =>
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  // The memory pattern plans one block for every tensor of the step; without it the arena
+  // reuses freed tensors as the step goes: peak RSS of a 4-layer GPT-2 step 3.6 → 2.8 GB, at
+  // the same speed (bench:train).
+  enableMemPattern: false,
   logSeverityLevel: 3,
 });
 
