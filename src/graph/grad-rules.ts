@@ -54,7 +54,8 @@ function flatten2d(g: Graph, name: string, x: Value): Value {
 function aTb(g: Graph, name: string, a: Value, b: Value): Value {
   const af = flatten2d(g, `${name}/A/Reshape`, a);
   const bf = flatten2d(g, `${name}/B/Reshape`, b);
-  return op.matMul(g, `${name}/MatMul`, op.transpose(g, `${name}/Transpose`, af, [1, 0]), bf);
+  const [K, N] = [af.shape[1], bf.shape[1]];
+  return g.node('Gemm', `${name}/Gemm`, [af, bf], [{ dtype: a.dtype, shape: [K, N] }], { transA: attr.int(1) })[0];
 }
 
 /**
