@@ -103,12 +103,12 @@ function peerRun(layers: number): PeerRun | null {
 async function trainRun(layers: number, matmulFlops: number): Promise<number> {
   const peer = peerRun(layers);
   const cfg = gpt2.normalizeConfig({ model_type: 'gpt2', n_layer: layers });
-  const weights = gpt2.init(cfg, new Random(0));
   const params = gpt2.parameters(cfg).reduce((n, p) => n + numel(p.shape), 0);
   const { graph, forwardNodes } = buildTrainingGraph(gpt2, cfg, { batchSize: BATCH, seqLength: SEQ, gradients: true });
   const estimate = trainingMemoryBytes(graph, forwardNodes, params);
 
-  const trainer = await Trainer.create(gpt2, cfg, weights, { batchSize: BATCH, seqLength: SEQ, threads: THREADS });
+  // The initial weights are an argument only: the trainer keeps its own copy, as torch's model does.
+  const trainer = await Trainer.create(gpt2, cfg, gpt2.init(cfg, new Random(0)), { batchSize: BATCH, seqLength: SEQ, threads: THREADS });
   const rng = new Random(2);
   const batch = () => {
     const inputIds = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));

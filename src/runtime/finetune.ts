@@ -78,10 +78,6 @@ function tokenizerHash(model: LoadedModel): string {
   return h.digest('hex');
 }
 
-function cloneWeights(w: Weights): Weights {
-  return new Map([...w].map(([k, t]) => [k, { shape: [...t.shape], data: new Float32Array(t.data) }]));
-}
-
 async function evaluate(trainer: TrainerLike, packed: PackedTokens, batchSize: number, signal: AbortSignal): Promise<number> {
   let sum = 0;
   let rows = 0;
@@ -124,7 +120,6 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   };
 
   let start = 0;
-  let weights: Weights;
   let curve: TrainingCurve = { loss: [], eval: [] };
   let restored: ReturnType<typeof readTrainingState> | null = null;
   if (s.resume) {
@@ -137,18 +132,16 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
         throw new UserError(`--resume: ${key} was ${JSON.stringify(restored.state.settings[key])} in the interrupted run, now ${JSON.stringify(value)}; resume with the same settings`);
       }
     }
-    weights = readCheckpoint(job.outDir, { signal }).weights;
     start = restored.state.step;
     curve = restored.state.curve;
-  } else {
-    // The engine's copy stays as it was: other steps may still use the input model.
-    weights = cloneWeights(model.weights);
   }
 
   const { Trainer } = (await import('./trainer.js')) as unknown as {
     Trainer: { create(...a: unknown[]): Promise<TrainerLike> };
   };
-  const trainer = await Trainer.create(model.arch, cfg, weights, {
+  // Trainer.create copies the weights: the engine's copy of the input model stays as it was (other
+  // steps may still use it), and no third copy stays alive while training runs.
+  const trainer = await Trainer.create(model.arch, cfg, restored ? readCheckpoint(job.outDir, { signal }).weights : model.weights, {
     batchSize: s.batchSize,
     seqLength: s.maxSeqLength,
     threads: job.engine.threads,
