@@ -77,6 +77,9 @@ export function progressLine(p: ProgressEvent, width: number, bar: boolean): str
     const pct = `${Math.floor(frac * 100)}%`;
     const counts = `${formatNumber(p.current)}/${formatNumber(p.total)}${unit}`;
     const tail = [counts, ...(p.etaS !== undefined ? [`eta ${formatEta(p.etaS)}`] : []), ...formatInfo(p.info)];
+    // Too wide for the terminal: the last items go whole (emitters put what matters first).
+    const minItems = p.etaS !== undefined ? 2 : 1;
+    while (bar && tail.length > minItems && `${p.label} ${pct} ${tail.join(' · ')}`.length > width - 1) tail.pop();
     const fixed = `${p.label}  ${pct} ${tail.join(' · ')}`;
     const cells = bar ? Math.max(0, Math.min(30, width - fixed.length - 4)) : 0;
     const barText = cells >= 5 ? ` [${'#'.repeat(Math.round(frac * cells)).padEnd(cells, '-')}]` : '';

@@ -187,7 +187,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
       emit.metric('loss', loss, done);
       emit.progress({
         label: 'train', current: done, total: totalSteps, unit: 'step', etaS: ((totalSteps - done) * tokensPerStep) / tokensPerS,
-        info: { loss, lr, tokens_per_s: tokensPerS, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}) },
+        info: { loss, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), tokens_per_s: tokensPerS, lr },
       });
       const last = done === totalSteps;
       const epochEnd = done % stepsPerEpoch === 0;

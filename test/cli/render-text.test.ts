@@ -147,4 +147,13 @@ describe('formatting helpers', () => {
     expect(line).toMatch(/^x \[#+-+\] 50% 5\/10$/);
     expect(line.length).toBeLessThan(40);
   });
+
+  it('drops whole trailing items from a progress line wider than the terminal, never cutting one', () => {
+    const p = { type: 'progress' as const, label: 'train', current: 20, total: 30, unit: 'step', etaS: 2, info: { loss: 1.262, eval_loss: 1.5, tokens_per_s: 4550, lr: 3.667e-5 } };
+    const wide = progressLine(p, 200, true);
+    expect(wide).toMatch(/loss 1\.262 · eval_loss 1\.5 · tokens_per_s 4550 · lr 3\.667e-5$/);
+    const narrow = progressLine(p, 70, true);
+    expect(narrow.length).toBeLessThan(70);
+    expect(narrow).toMatch(/^train (\[[#-]+\] )?66% 20\/30 step · eta 2s · loss 1\.262 · eval_loss 1\.5$/);
+  });
 });
