@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Completion } from '../../src/core/completion.js';
 import { chartRows, formatBytes, formatCount, shortenPath } from '../../src/tui/format.js';
@@ -7,7 +8,8 @@ import { stateRows } from '../../src/tui/StatePanel.js';
 
 describe('panel text', () => {
   it('shortens paths: relative inside cwd, ~ for home, cut in the middle keeping the end', () => {
-    expect(shortenPath('/work/dir/.smolbox/abc', '/work/dir', 40)).toBe('.smolbox/abc');
+    const cwd = path.join(os.tmpdir(), 'project');
+    expect(shortenPath(path.join(cwd, '.smolbox', 'abc'), cwd, 40)).toBe('.smolbox/abc');
     expect(shortenPath(`${os.homedir()}/models/gpt2`, '/elsewhere', 40)).toBe('~/models/gpt2');
     const cut = shortenPath('/a/very/long/path/to/the/model-directory', '/x', 20);
     expect(cut).toHaveLength(20);
