@@ -11,12 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Emitter } from '../core/events.js';
 import { UserError } from '../core/tool.js';
-import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs, type Batch } from '../data/index.js';
+import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs } from '../data/index.js';
 import type { PackedTokens } from '../data/pack.js';
 import type { Engine, LoadedModel } from '../engine/engine.js';
-import { derivedProvenance, readCheckpoint, readCheckpointInfo, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
-import type { Weights } from '../models/tensor.js';
+import { derivedProvenance, readCheckpoint, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import { learningRate, type SchedulerName } from './lr-schedule.js';
+import { Trainer } from './trainer.js';
 import { hasTrainingState, readTrainingState, removeTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
 
 export interface FinetuneSettings {
@@ -59,16 +59,6 @@ export interface FinetuneResult {
   curve: TrainingCurve;
 }
 
-/** The Trainer API (src/runtime/trainer.ts) the loop drives. */
-interface TrainerLike {
-  step(batches: Batch[], lr: number): Promise<{ loss: number; gradNorm: number }>;
-  evalLoss(batch: Batch): Promise<number>;
-  weights(): Weights;
-  optimizerState(): { step: number; m: Weights; v: Weights };
-  loadOptimizerState(s: { step: number; m: Weights; v: Weights }): void;
-  release(): Promise<void>;
-}
-
 /** Evaluation looks at most this many batches, so a big validation split does not stall training. */
 const MAX_EVAL_BATCHES = 50;
 
@@ -78,7 +68,7 @@ function tokenizerHash(model: LoadedModel): string {
   return h.digest('hex');
 }
 
-async function evaluate(trainer: TrainerLike, packed: PackedTokens, batchSize: number, signal: AbortSignal): Promise<number> {
+async function evaluate(trainer: Trainer, packed: PackedTokens, batchSize: number, signal: AbortSignal): Promise<number> {
   let sum = 0;
   let rows = 0;
   let n = 0;
@@ -136,9 +126,6 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     curve = restored.state.curve;
   }
 
-  const { Trainer } = (await import('./trainer.js')) as unknown as {
-    Trainer: { create(...a: unknown[]): Promise<TrainerLike> };
-  };
   // Trainer.create copies the weights: the engine's copy of the input model stays as it was (other
   // steps may still use it), and no third copy stays alive while training runs.
   const trainer = await Trainer.create(model.arch, cfg, restored ? readCheckpoint(job.outDir, { signal }).weights : model.weights, {
@@ -153,15 +140,19 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   const sampler = new BatchSampler(packed.train, s.batchSize, s.seed);
   const provenance = (metrics: Record<string, number>): Provenance =>
     derivedProvenance(model.provenance, { parent: job.model, tool: 'train/finetuner', args: job.args, metrics, training: curve });
+  /** Writes the model directory (and, unless final, the optimizer state); returns what it wrote. */
   const save = (step: number, final: boolean, metrics: Record<string, number>) => {
-    writeCheckpoint(job.outDir, {
-      config: model.config, weights: trainer.weights(), generationConfig: model.generationConfig,
-      provenance: provenance({ ...metrics, step }), dir: model.dir, tokenizerFiles: model.tokenizerFiles,
+    const weights = trainer.weights();
+    const prov = provenance({ ...metrics, step });
+    const config = writeCheckpoint(job.outDir, {
+      config: model.config, weights, generationConfig: model.generationConfig,
+      provenance: prov, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
     });
     if (!final) {
       const state: TrainerState = { step, totalSteps, settings, curve };
       writeTrainingState(job.outDir, trainer.optimizerState(), state);
     }
+    return { config, weights, provenance: prov };
   };
 
   const tokensPerStep = rowsPerStep * s.maxSeqLength;
@@ -212,10 +203,9 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
       throw new UserError('train/finetuner: cancelled');
     }
     const metrics = { loss: lossNow, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), steps: step, tokens_per_s: tokensPerS };
-    save(step, true, metrics);
+    const final = save(step, true, metrics);
     removeTrainingState(job.outDir);
-    const final = readCheckpointInfo(job.outDir);
-    await job.engine.adopt(job.outDir, { config: final.config, weights: trainer.weights(), generationConfig: final.generationConfig, provenance: final.provenance });
+    await job.engine.adopt(job.outDir, { ...final, generationConfig: model.generationConfig });
     return { steps: step, loss: lossNow, evalLoss, tokensPerS, curve };
   } finally {
     await trainer.release();
