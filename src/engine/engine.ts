@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Emitter } from '../core/events.js';
 import { UserError } from '../core/tool.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
-import { readCheckpoint, TOKENIZER_FILES, type Checkpoint } from '../models/checkpoint.js';
+import { readCheckpoint, storedDtype, TOKENIZER_FILES, type Checkpoint } from '../models/checkpoint.js';
 import { resolveArchitecture } from '../models/index.js';
 import { resolveModelSource } from '../models/source.js';
 import { numel, type Weights } from '../models/tensor.js';
@@ -235,6 +235,6 @@ async function releaseSessions(entry: CacheEntry): Promise<void> {
 function describeDtype(m: LoadedModel): string {
   const q = [...m.quantized.values()];
   if (q.length) return `int${q[0].bits} blocks (${q.length} matrices) + float32`;
-  const stored = m.config.torch_dtype ?? m.config.dtype;
-  return typeof stored === 'string' && stored !== 'float32' ? `float32 (stored ${stored})` : 'float32';
+  const stored = storedDtype(m.config);
+  return stored !== 'float32' ? `float32 (stored ${stored})` : 'float32';
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import type { LoadedModel } from '../engine/engine.js';
-import { readCheckpoint, writeCheckpoint } from '../models/checkpoint.js';
+import { readCheckpoint, storedDtype, writeCheckpoint } from '../models/checkpoint.js';
 import type { Tensor } from '../models/tensor.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
 import { floatConfig } from '../transforms/output.js';
@@ -74,7 +74,7 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
   const params = model.arch.parameters(model.cfg);
   const ordered = new Map<string, Tensor>(params.map((p) => [p.name, model.weights.get(p.name)!]));
   // A model stored in fp16 (transform/quantizer --precision 16) stays fp16 where the format can say so.
-  const half = model.config.torch_dtype === 'float16' || model.config.dtype === 'float16';
+  const half = storedDtype(model.config) === 'float16';
 
   if (format === 'gguf') {
     const file = target.endsWith('.gguf') ? target : `${target}.gguf`;

@@ -207,6 +207,12 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** The dtype config.json says the weights are stored in (`torch_dtype`, or newer `dtype`). */
+export function storedDtype(config: Record<string, unknown>): string {
+  const d = config.torch_dtype ?? config.dtype;
+  return typeof d === 'string' ? d : 'float32';
+}
+
 /**
  * Write a model directory. Everything goes to a sibling temp directory first and is renamed
  * into place at the end, so a crash never leaves half a model at `dir`. An existing model
