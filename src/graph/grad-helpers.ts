@@ -1,6 +1,6 @@
 /**
- * Small emitters the gradient rules share: static shapes, zeros, reshapes, and undoing
- * numpy-style broadcasting.
+ * Small emitters the gradient rules share: static shapes, zeros, reshapes, undoing
+ * numpy-style broadcasting, and the rows a cross-entropy counts.
  */
 import type { Dim, Graph, Value } from './builder.js';
 import * as op from './ops.js';
@@ -45,4 +45,18 @@ export function reduceToShape(g: Graph, name: string, grad: Value, target: reado
     out = reshapeTo(g, `${name}/Reshape`, out, [...target]);
   }
   return out;
+}
+
+/**
+ * The rows of a cross-entropy with labels [N] (int64) and an ignore index: `safe` labels
+ * (ignored ones set to 0, so they can index), `valid` 1/0 per row (float32) and the `count` of
+ * valid rows (at least 1, so a mean over none is 0, not NaN).
+ */
+export function countedRows(g: Graph, name: string, labels: Value, ignoreIndex: number): { safe: Value; valid: Value; count: Value } {
+  const ignored = op.equal(g, `${name}/ignored/Equal`, labels, g.int64(ignoreIndex));
+  const safe = op.where(g, `${name}/labels/Where`, ignored, g.int64(0), labels);
+  const valid = op.where(g, `${name}/valid/Where`, ignored, g.float32(0), g.float32(1));
+  const total = op.reduceSum(g, `${name}/count/ReduceSum`, valid, [0], false);
+  const count = g.node('Max', `${name}/count/Max`, [total, g.float32(1)], [{ dtype: 'float32', shape: [] }])[0];
+  return { safe, valid, count };
 }

@@ -6,7 +6,7 @@
  */
 import { attr, type Graph, type Value } from './builder.js';
 import type { GradContext, GradRule } from './autodiff.js';
-import { reduceToShape, reshapeTo, staticShape, zeros } from './grad-helpers.js';
+import { countedRows, reduceToShape, reshapeTo, staticShape, zeros } from './grad-helpers.js';
 import * as op from './ops.js';
 import { normAxis } from './shapes.js';
 
@@ -329,22 +329,16 @@ const softmaxCrossEntropy: GradRule = (c, n, [dLoss]) => {
   const logProb = n.outputs[1];
   const N = scores.shape[0];
   const labels64 = labels.dtype === 'int64' ? labels : op.cast(g, `${P}/labels/Cast`, labels, 'int64');
-  const ignore = n.attrs.ignore_index ? g.int64(n.attrs.ignore_index.value as number) : undefined;
+  const ignore = n.attrs.ignore_index ? (n.attrs.ignore_index.value as number) : undefined;
   let valid: Value = g.float32(1);
   let safe = labels64;
   let count: Value | undefined;
-  if (ignore) {
-    const ignored = op.equal(g, `${P}/ignored/Equal`, labels64, ignore);
-    safe = op.where(g, `${P}/labels/Where`, ignored, g.int64(0), labels64);
-    valid = op.where(g, `${P}/valid/Where`, ignored, g.float32(0), g.float32(1));
-    const total = op.reduceSum(g, `${P}/count/ReduceSum`, valid, [0], false);
-    count = g.node('Max', `${P}/count/Max`, [total, g.float32(1)], [{ dtype: 'float32', shape: [] }])[0];
-  }
+  if (ignore !== undefined) ({ safe, valid, count } = countedRows(g, P, labels64, ignore));
   give(c, 'dScores', scores, () => {
     const probs = g.node('Exp', `${P}/probs/Exp`, [logProb], [{ dtype: 'float32', shape: logProb.shape }])[0];
-    const validCol = ignore ? op.unsqueeze(g, `${P}/valid/Unsqueeze`, valid, [1]) : valid;
+    const validCol = ignore !== undefined ? op.unsqueeze(g, `${P}/valid/Unsqueeze`, valid, [1]) : valid;
     // −1 at each row's label (0 on ignored rows, whose scale is 0 anyway).
-    const updates = ignore
+    const updates = ignore !== undefined
       ? op.neg(g, `${P}/onehot/Neg`, validCol)
       : g.constant('float32', [staticShape(labels)[0], 1], new Float32Array(staticShape(labels)[0]).fill(-1));
     const diff = g.node('ScatterElements', `${P}/onehot/ScatterElements`, [probs, op.unsqueeze(g, `${P}/labels/Unsqueeze`, safe, [1]), updates], [{ dtype: 'float32', shape: logProb.shape }], {

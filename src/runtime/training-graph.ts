@@ -10,6 +10,7 @@
  */
 import { backward } from '../graph/autodiff.js';
 import { attr, Graph, type Value } from '../graph/builder.js';
+import { countedRows } from '../graph/grad-helpers.js';
 import * as op from '../graph/ops.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
 
@@ -104,13 +105,10 @@ function lowerCrossEntropy(g: Graph): number {
     logProb.producer!.outputs[0] = logProbOut;
   }
   const lp = logProbOut ?? logProb;
-  const ignored = op.equal(g, `${P}/ignored/Equal`, labels, g.int64(IGNORE_INDEX));
-  const safe = op.where(g, `${P}/labels/Where`, ignored, g.int64(0), labels);
-  const valid = op.where(g, `${P}/valid/Where`, ignored, g.float32(0), g.float32(1));
+  const { safe, valid, count } = countedRows(g, P, labels, IGNORE_INDEX);
   const [picked] = g.node('GatherElements', `${P}/GatherElements`, [lp, op.unsqueeze(g, `${P}/labels/Unsqueeze`, safe, [1])], [{ dtype: 'float32', shape: [scores.shape[0], 1] }], { axis: attr.int(1) });
   const rows = op.reshape(g, `${P}/picked/Reshape`, picked, [-1], [scores.shape[0]]);
   const total = op.reduceSum(g, `${P}/nll/ReduceSum`, op.mul(g, `${P}/nll/Mul`, rows, valid), [0], false);
-  const count = g.node('Max', `${P}/count/Max`, [op.reduceSum(g, `${P}/count/ReduceSum`, valid, [0], false), g.float32(1)], [{ dtype: 'float32', shape: [] }])[0];
   const [mean] = g.node('Div', `${P}/Div`, [op.neg(g, `${P}/Neg`, total), count], [{ dtype: 'float32', shape: [] }]);
   // The loss value (already a graph output) is produced by the last new node.
   loss.producer = mean.producer;
