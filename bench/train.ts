@@ -14,7 +14,11 @@
  * forward and backward. mfu = model FLOP/s (mean step) ÷ the best MatMul FLOP/s measured
  * before and after the run; mfu_best uses the fastest step (the machine is shared, so both).
  *
- * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 4 --warmup 2 --batch 8 --seq 128 --threads 2 --no-peer]
+ * It runs in a process started with smox's glibc malloc settings (runtime/allocator-tuning.ts),
+ * relaunching itself when started without them, so it measures what `smox train/finetuner`
+ * runs; --default-allocator measures without them.
+ *
+ * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 4 --warmup 2 --batch 8 --seq 128 --threads 2 --no-peer --default-allocator]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -25,6 +29,7 @@ import { writeOnnx } from '../src/graph/onnx-writer.js';
 import * as op from '../src/graph/ops.js';
 import { gpt2 } from '../src/models/gpt2.js';
 import { numel } from '../src/models/tensor.js';
+import { allocatorTuned, GLIBC_MALLOC_TUNABLES } from '../src/runtime/allocator-tuning.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { trainingMemoryBytes } from '../src/runtime/training-memory.js';
 import { buildTrainingGraph } from '../src/runtime/training-graph.js';
@@ -40,6 +45,13 @@ const WARMUP = Number(flag('warmup') ?? 2);
 const BATCH = Number(flag('batch') ?? 8);
 const SEQ = Number(flag('seq') ?? 128);
 const THREADS = Number(flag('threads') ?? os.availableParallelism());
+const DEFAULT_ALLOCATOR = process.argv.includes('--default-allocator');
+
+if (process.platform === 'linux' && !DEFAULT_ALLOCATOR && !allocatorTuned()) {
+  const env = { ...process.env, GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES };
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  process.exit(r.status ?? 1);
+}
 
 /**
  * Kernel FLOP/s of ORT's MatMul at [M,K]·[K,N] (and back, [M,N]·[N,K]), operands fed as inputs
@@ -87,9 +99,11 @@ function peerRun(layers: number): PeerRun | null {
   if (process.argv.includes('--no-peer')) return null;
   const script = new URL('../../bench/peers/torch_train.py', import.meta.url).pathname;
   const args = [script, '--layers', String(layers), '--steps', String(STEPS), '--warmup', String(WARMUP), '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(THREADS)];
+  // PyTorch runs as its users run it: with glibc's default malloc (it caches its own tensors).
+  const { GLIBC_TUNABLES: _ours, ...env } = process.env;
   // Debian's python3-torch lives in the system python, which a pyenv or venv python3 shadows.
-  let r = spawnSync('python3', args, { encoding: 'utf8' });
-  if (r.status !== 0) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
+  let r = spawnSync('python3', args, { encoding: 'utf8', env });
+  if (r.status !== 0) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env });
   const line = r.status === 0 ? r.stdout.trim().split('\n').at(-1) : undefined;
   if (!line) {
     const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').at(-1);
@@ -142,6 +156,7 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
   console.log(JSON.stringify({
     bench: 'train', measurement: 'train', model: `gpt2 ${layers} layers (random, fp32)`, layers, params,
     batch: BATCH, seq: SEQ, threads: THREADS, steps: STEPS, warmup: WARMUP,
+    allocator: allocatorTuned() ? 'glibc tuned as smox starts it' : 'default',
     step_s: Number(seconds.toFixed(3)), step_s_min: Number(fastest.toFixed(3)),
     ort_run_s: Number(runS.toFixed(3)), optimizer_s: Number(optimizerS.toFixed(3)),
     tokens_per_s: Number(tokensPerS.toFixed(1)),

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=68719476736 node
 /**
  * `smox` / `smolbox`: no arguments opens the workbench; `smox <command> …` runs an internal
  * command from commands/; `smox <tool> …` runs one tool step and exits.
@@ -6,6 +6,10 @@
  *
  * Cold start matters (`smox state` should cost little more than `node -e 0`), so everything
  * beyond the registry is imported dynamically, on the path that needs it.
+ *
+ * The shebang starts node with glibc malloc settings that make training steps reuse memory
+ * instead of faulting it in again (why, and what it measured: runtime/allocator-tuning.ts;
+ * a test keeps the two in step). Elsewhere than glibc the variable is ignored.
  */
 import fs from 'node:fs';
 import { commandNames, loadCommand } from './core/registry.js';

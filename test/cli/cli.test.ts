@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { allocatorTuned, GLIBC_MALLOC_TUNABLES } from '../../src/runtime/allocator-tuning.js';
 import { cliPath, ensureBuilt, smox } from './built-cli.js';
 
 const TOOLS = [
@@ -41,6 +42,16 @@ const WAIT_TOOL = `export default {
   },
 };\n`;
 
+/** A user tool that prints one environment variable of the process it runs in. */
+const ENV_TOOL = `export default {
+  summary: 'print an environment variable',
+  args: { name: { kind: 'string', default: 'PATH', help: 'the variable' } },
+  async run(ctx, a) {
+    ctx.emit.log(process.env[a.name] ?? '');
+    return {};
+  },
+};\n`;
+
 let toolsDir: string;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
@@ -58,6 +69,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(toolsDir, 'demo'));
   fs.writeFileSync(path.join(toolsDir, 'demo', 'write.mjs'), WRITE_TOOL);
   fs.writeFileSync(path.join(toolsDir, 'demo', 'wait.mjs'), WAIT_TOOL);
+  fs.writeFileSync(path.join(toolsDir, 'demo', 'env.mjs'), ENV_TOOL);
   env = { SMOLBOX_TOOLS_PATH: toolsDir };
 });
 
@@ -167,6 +179,24 @@ describe('Ctrl-C', () => {
     expect(stderr).toContain('smox: error: demo/wait: cancelled');
     expect(historyLines(cwd).at(-1)).toMatchObject({ name: 'demo/wait', status: 'cancelled' });
     expect(fs.existsSync(path.join(cwd, '.smolbox', 'state.json'))).toBe(false);
+  });
+});
+
+describe('the smox executable', () => {
+  it("starts node with the allocator settings training relies on (the shebang's GLIBC_TUNABLES)", () => {
+    const shebang = fs.readFileSync(cliPath, 'utf8').split('\n')[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES} node`);
+  });
+
+  it.runIf(process.platform === 'linux')('run as a program, its process has them in its environment', async () => {
+    // Executed directly, as the npm bin link and replayed scripts run it (not `node cli.js`).
+    const child = spawn(cliPath, ['demo/env', '--name', 'GLIBC_TUNABLES'], { cwd, env: { ...process.env, ...env, GLIBC_TUNABLES: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(allocatorTuned({ GLIBC_TUNABLES: stdout.trim() })).toBe(true);
+    expect(allocatorTuned({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe(false);
   });
 });
 
