@@ -10,8 +10,8 @@
  * tensors) that referenced the old ones.
  */
 import { Worker } from 'node:worker_threads';
-import { adamwUpdate, SUM_OF_SQUARES_BODY, sumOfSquares, updateScalars, type AdamWHyper } from './adamw.js';
-import { adamwWasmBytes, CHUNK, MAKE_UPDATE_SOURCE } from './adamw-wasm.js';
+import { adamwUpdate, sumOfSquares, updateScalars, type AdamWHyper } from './adamw.js';
+import { adamwWasmBytes, CHUNK, MAKE_KERNELS_SOURCE } from './adamw-wasm.js';
 
 /** One parameter's optimizer view: weights, moments, this step's gradient and its decay. */
 export interface OptimizerSlot {
@@ -24,8 +24,7 @@ export interface OptimizerSlot {
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const update = new Function('bytes', 'CHUNK', ${JSON.stringify(MAKE_UPDATE_SOURCE)})(workerData.wasm, ${CHUNK});
-const sumOfSquares = new Function('x', ${JSON.stringify(SUM_OF_SQUARES_BODY)});
+const { update, sumOfSquares } = new Function('bytes', 'CHUNK', ${JSON.stringify(MAKE_KERNELS_SOURCE)})(workerData.wasm, ${CHUNK});
 ${transferList.toString()}
 parentPort.on('message', (msg) => {
   try {

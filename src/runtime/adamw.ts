@@ -6,11 +6,12 @@
  * The gradient arrives unscaled with a factor (1/grad_accum × the clipping coefficient), so
  * no scaled copy of it is made.
  *
- * The update runs as a WebAssembly SIMD kernel (adamw-wasm.ts), in float32 as PyTorch's does.
- * The code is kept as source text so that adamw-threads.ts runs the very same code in its
- * worker threads (a worker cannot import a .ts module under the test runner).
+ * The update runs as a WebAssembly SIMD kernel (adamw-wasm.ts), in float32 as PyTorch's does,
+ * and so does the gradient norm's Σ g². The code is kept as source text so that
+ * adamw-threads.ts runs the very same code in its worker threads (a worker cannot import a .ts
+ * module under the test runner).
  */
-import { adamwWasmBytes, CHUNK, MAKE_UPDATE_SOURCE } from './adamw-wasm.js';
+import { adamwWasmBytes, CHUNK, MAKE_KERNELS_SOURCE } from './adamw-wasm.js';
 
 export interface AdamWHyper {
   lr: number;
@@ -27,21 +28,11 @@ export function updateScalars(t: number, gradScale: number, h: AdamWHyper): numb
   return [gradScale, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, 1 - h.lr * h.weightDecay, h.lr / (1 - Math.pow(h.beta1, t)), 1 / Math.sqrt(1 - Math.pow(h.beta2, t)), h.eps];
 }
 
-/** Σ x² in float64, two accumulators so the adds pipeline. */
-export const SUM_OF_SQUARES_BODY = `
-  let s0 = 0;
-  let s1 = 0;
-  const n = x.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    s0 += x[i] * x[i];
-    s1 += x[i + 1] * x[i + 1];
-  }
-  if (i < n) s0 += x[i] * x[i];
-  return s0 + s1;`;
-
-type UpdateFn = (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, ...scalars: number[]) => void;
-const update = new Function('bytes', 'CHUNK', MAKE_UPDATE_SOURCE)(adamwWasmBytes(), CHUNK) as UpdateFn;
+interface Kernels {
+  update(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, ...scalars: number[]): void;
+  sumOfSquares(g: Float32Array): number;
+}
+const kernels = new Function('bytes', 'CHUNK', MAKE_KERNELS_SOURCE)(adamwWasmBytes(), CHUNK) as Kernels;
 
 /** One AdamW update of one tensor at optimizer step `t` (1-based), with grad·gradScale as the gradient. */
 export function adamwUpdate(
@@ -53,11 +44,13 @@ export function adamwUpdate(
   gradScale: number,
   h: AdamWHyper,
 ): void {
-  update(p, grad, m, v, ...updateScalars(t, gradScale, h));
+  kernels.update(p, grad, m, v, ...updateScalars(t, gradScale, h));
 }
 
-/** Σ x² in float64. */
-export const sumOfSquares = new Function('x', SUM_OF_SQUARES_BODY) as (x: Float32Array) => number;
+/** Σ x², accumulated in float64. */
+export function sumOfSquares(x: Float32Array): number {
+  return kernels.sumOfSquares(x);
+}
 
 /** acc += x, elementwise. */
 export function addInto(acc: Float32Array, x: Float32Array): void {

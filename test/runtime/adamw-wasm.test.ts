@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
-import { adamwUpdate } from '../../src/runtime/adamw.js';
+import { adamwUpdate, sumOfSquares } from '../../src/runtime/adamw.js';
 import { CHUNK } from '../../src/runtime/adamw-wasm.js';
 
 describe('AdamW SIMD kernel', () => {
@@ -34,5 +34,15 @@ describe('AdamW SIMD kernel', () => {
       worst = Math.max(worst, Math.abs(m[i] - mi) / mScale, Math.abs(v[i] - vi) / vScale, Math.abs(p[i] - pi) / pScale);
     }
     expect(worst).toBeLessThan(1e-6);
+  });
+
+  it.each([[2 * CHUNK + 7], [3], [CHUNK]])('sums the squares of %d elements as float64 does (no stale lanes)', (n) => {
+    // A long tensor first leaves non-zero scratch past a short one's end.
+    sumOfSquares(new Float32Array(CHUNK).fill(3));
+    const g = new Random(n).fillNormal(new Float32Array(n), 0, 1);
+    let expected = 0;
+    for (const x of g) expected += x * x;
+    expect(Math.abs(sumOfSquares(g) - expected) / expected).toBeLessThan(1e-12);
+    expect(sumOfSquares(new Float32Array(0))).toBe(0);
   });
 });
