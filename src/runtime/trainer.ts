@@ -21,6 +21,7 @@ import type { Architecture, DecoderConfig } from '../models/architecture.js';
 import { numel, type Weights } from '../models/tensor.js';
 import { addInto, decays } from './adamw.js';
 import { AdamWThreads, type OptimizerSlot } from './adamw-threads.js';
+import { collectGarbage } from './collect-garbage.js';
 import { ortError } from './session.js';
 import { trainingMemoryBytes } from './training-memory.js';
 import { buildTrainingGraph, IGNORE_INDEX } from './training-graph.js';
@@ -197,6 +198,8 @@ export class Trainer {
       p.grad = NO_GRADIENT;
       if (p.feed.data !== p.data) p.feed = new ort.Tensor('float32', p.data, p.shape);
     }
+    // The gradients are garbage now: free them, so the next step's copies reuse their memory.
+    collectGarbage();
     this.lastStepSeconds = { run: (t1 - t0) / 1000, optimizer: (performance.now() - t1) / 1000 };
     return { loss: lossSum / k, gradNorm };
   }
