@@ -72,7 +72,7 @@ async function mainHelpText(): Promise<string> {
 }
 
 /** The workbench, once src/tui/main.ts exists; until then the help. */
-async function openWorkbench(): Promise<number> {
+async function openWorkbench(flags: GlobalFlags): Promise<number> {
   const entry = new URL('./tui/main.js', import.meta.url);
   if (!fs.existsSync(entry)) {
     process.stdout.write(`${await mainHelpText()}\n`);
@@ -81,9 +81,10 @@ async function openWorkbench(): Promise<number> {
   // Ink draws only the last frame when it thinks it runs in CI (CI=true at import time); a
   // workbench in a real terminal must draw live, so the variable is cleared before Ink loads.
   if (process.stdin.isTTY && process.stdout.isTTY) for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[key];
-  const mod = (await import(entry.href)) as { main?: () => Promise<number | void>; default?: () => Promise<number | void> };
+  type Start = (opts: { debug: boolean }) => Promise<number | void>;
+  const mod = (await import(entry.href)) as { main?: Start; default?: Start };
   const start = mod.main ?? mod.default;
-  const code = typeof start === 'function' ? await start() : undefined;
+  const code = typeof start === 'function' ? await start({ debug: flags.debug }) : undefined;
   return typeof code === 'number' ? code : EXIT_OK;
 }
 
@@ -168,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (first === undefined) {
       if (flags.json) throw new UserError('--json needs a tool or a command, e.g. smox infer/sampler --json');
-      return await openWorkbench();
+      return await openWorkbench(flags);
     }
     if (first === '--help' || first === '-h' || first === 'help') {
       process.stdout.write(`${await mainHelpText()}\n`);

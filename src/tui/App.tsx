@@ -41,6 +41,8 @@ export interface AppProps {
   onStepFinished?: (step: Step) => void;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** `smox --debug`: a failure's stack under its red line. */
+  debug?: boolean;
 }
 
 /** Words the workbench itself answers. */
@@ -57,7 +59,7 @@ type Item = Step | Banner;
 
 const BANNER: Banner = { id: -1, banner: true };
 
-export function App({ bridge, cwd, historyFile, env = process.env, columns, rows, onExit, onStepFinished, now = Date.now }: AppProps) {
+export function App({ bridge, cwd, historyFile, env = process.env, columns, rows, onExit, onStepFinished, now = Date.now, debug = false }: AppProps) {
   const theme = useTheme();
   const { exit } = useApp();
   const { stdout } = useStdout();
@@ -190,11 +192,11 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
               <Text color={theme.tone('gray')}>type help · Tab completes · ↑/↓ history · Ctrl-C cancels · Ctrl-D quits</Text>
             </Box>
           ) : (
-            <StepView key={item.id} step={item} width={width} />
+            <StepView key={item.id} step={item} width={width} debug={debug} />
           )
         }
       </Static>
-      {live && <StepView step={live} width={width} tail={liveTail} />}
+      {live && <StepView step={live} width={width} tail={liveTail} debug={debug} />}
       <Box flexDirection={wide ? 'row' : 'column'} marginTop={1}>
         <StatePanel state={state} info={info} cwd={cwd} width={panelWidth} tools={tools && { all: tools.length, user: tools.filter((t) => t.origin === 'user').length }} />
         <HistoryPanel records={records} schemas={schemas} width={panelWidth} rows={historyRowsShown} />

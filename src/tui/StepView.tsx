@@ -66,7 +66,7 @@ function wrapWidth(line: string, width: number): string[] {
   return pieces;
 }
 
-export function StepView({ step, width, tail }: { step: Step; width: number; tail?: number }) {
+export function StepView({ step, width, tail, debug = false }: { step: Step; width: number; tail?: number; debug?: boolean }) {
   const theme = useTheme();
   const running = step.status === 'running';
   const chart = step.series[CHART_METRIC];
@@ -90,6 +90,7 @@ export function StepView({ step, width, tail }: { step: Step; width: number; tai
       {step.status === 'ok' && <Text color={theme.tone('gray')}>✓ {formatDuration(step.durationMs ?? 0)}</Text>}
       {step.status === 'cancelled' && <Text color={theme.tone('yellow')}>✗ cancelled after {formatDuration(step.durationMs ?? 0)}</Text>}
       {step.status === 'error' && <Text color={theme.tone('red')}>✗ {step.error ?? 'failed'}</Text>}
+      {step.status === 'error' && debug && step.errorDetail && <Text color={theme.tone('gray')}>{step.errorDetail}</Text>}
       {running && step.cancelling && <Text color={theme.tone('yellow')}>cancelling… (Ctrl-C again quits at once)</Text>}
     </Box>
   );

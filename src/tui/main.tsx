@@ -12,7 +12,12 @@ import { colorAllowed, makeTheme, ThemeProvider } from './theme.js';
 
 const EXIT_USAGE = 2;
 
-export async function main(): Promise<number> {
+export interface WorkbenchOptions {
+  /** `smox --debug`: failures show their stack. */
+  debug?: boolean;
+}
+
+export async function main(opts: WorkbenchOptions = {}): Promise<number> {
   if (!process.stdin.isTTY) {
     // Ink reads keys in raw mode, which only a terminal has.
     process.stderr.write('smox: error: the workbench needs a terminal; for scripts run one step at a time (smox --help)\n');
@@ -24,7 +29,7 @@ export async function main(): Promise<number> {
   let force = false;
   const app = render(
     <ThemeProvider theme={makeTheme(colorAllowed(process.stdout))}>
-      <App bridge={bridge} cwd={process.cwd()} historyFile={historyFile()} onExit={(o) => (force = o.force)} />
+      <App bridge={bridge} cwd={process.cwd()} historyFile={historyFile()} debug={opts.debug} onExit={(o) => (force = o.force)} />
     </ThemeProvider>,
     { exitOnCtrlC: false },
   );

@@ -32,6 +32,8 @@ export interface Step {
   series: Record<string, number[]>;
   /** The one red line of a failure. */
   error?: string;
+  /** The failure's stack, shown under it when the workbench runs with --debug. */
+  errorDetail?: string;
   /** Ctrl-C was pressed while it ran. */
   cancelling?: boolean;
   /** Where the current progress started (for an ETA when the tool gives none). */
@@ -86,7 +88,7 @@ export function applyEvent(step: Step, e: WorkbenchEvent, now: number): Step {
       return { ...step, blocks };
     }
     case 'error':
-      return { ...step, error: e.message.split('\n')[0] };
+      return { ...step, error: e.message.split('\n')[0], errorDetail: e.detail };
   }
 }
 

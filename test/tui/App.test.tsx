@@ -92,6 +92,16 @@ describe('running steps', () => {
       expect(await run(wb, 'demo/speak --words zero')).toMatch(/✗ .*--words/);
       expect(await run(wb, 'say "unclosed')).toContain('✗ unterminated double quote');
     }));
+
+  it('opened with --debug, shows the failure’s stack under its red line', () =>
+    withWorkbench(
+      async (wb) => {
+        const f = await run(wb, 'demo/fail');
+        expect(f).toContain('✗ demo/fail: the flux capacitor is empty; fill it first');
+        expect(f).toMatch(/at .*fail\.mjs:\d+/);
+      },
+      { debug: true },
+    ));
 });
 
 describe('keys', () => {

@@ -56,6 +56,8 @@ export interface BenchOptions {
   engine?: ReturnType<typeof stubEngine>;
   cwd?: string;
   historyFile?: string;
+  /** As `smox --debug` opens it. */
+  debug?: boolean;
 }
 
 export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
@@ -77,6 +79,7 @@ export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
         rows={40}
         onExit={(o) => (exit = o)}
         onStepFinished={(s) => finished.push(s)}
+        debug={opts.debug}
       />
     </ThemeProvider>,
   );
