@@ -59,6 +59,22 @@ const mul = simd(0xe6);
 const div = simd(0xe7);
 
 /**
+ * `body` once per 16-byte vector of the scratch: parameter 0 holds the vector count, local
+ * `off` walks the byte offset from 0 and local `end` is set to count × 16.
+ */
+function vectorLoop(off: number, end: number, body: number[]): number[] {
+  return [
+    ...get(0), 0x41, ...leb(16), 0x6c, ...set(end), // end = vectors * 16
+    0x02, 0x40, 0x03, 0x40, // block, loop
+    ...get(off), ...get(end), 0x4f, 0x0d, 1, // off >= end: leave the block
+    ...body,
+    ...get(off), 0x41, ...leb(16), 0x6a, ...set(off), // off += 16
+    0x0c, 0, // br loop
+    0x0b, 0x0b, // end loop, end block
+  ];
+}
+
+/**
  * The module: memory "mem" (the scratch), `adam(vectors: i32, gradScale, β1, β2, c1, c2,
  * decay, stepSize, invSqrtBc2, ε: f32)` and `sumsq(vectors: i32) → f64` (Σ g² over the g scratch).
  */
@@ -73,23 +89,20 @@ export function adamwWasmBytes(): Uint8Array {
   const S = (k: number) => 11 + k; // splat of scalar parameter k (1..9)
   const body = [
     ...vec([[2, I32], [12, V128]]),
-    ...get(0), 0x41, ...leb(16), 0x6c, ...set(END),
     ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((k) => [...get(k), ...splat, ...set(S(k))]),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(OFF), ...get(END), 0x4f, 0x0d, 1, // off >= end: leave the block
-    ...get(OFF), ...load(G), ...get(S(1)), ...mul, ...set(GI),
-    ...get(S(2)), ...get(OFF), ...load(M), ...mul, ...get(S(4)), ...get(GI), ...mul, ...add, ...set(MI),
-    ...get(S(3)), ...get(OFF), ...load(V), ...mul, ...get(S(5)), ...get(GI), ...mul, ...get(GI), ...mul, ...add, ...set(VI),
-    ...get(OFF), ...get(MI), ...store(M),
-    ...get(OFF), ...get(VI), ...store(V),
-    ...get(OFF),
-    ...get(OFF), ...load(P), ...get(S(6)), ...mul,
-    ...get(S(7)), ...get(MI), ...mul,
-    ...get(VI), ...sqrt, ...get(S(8)), ...mul, ...get(S(9)), ...add,
-    ...div, ...sub, ...store(P),
-    ...get(OFF), 0x41, ...leb(16), 0x6a, ...set(OFF),
-    0x0c, 0, // br loop
-    0x0b, 0x0b, 0x0b,
+    ...vectorLoop(OFF, END, [
+      ...get(OFF), ...load(G), ...get(S(1)), ...mul, ...set(GI),
+      ...get(S(2)), ...get(OFF), ...load(M), ...mul, ...get(S(4)), ...get(GI), ...mul, ...add, ...set(MI),
+      ...get(S(3)), ...get(OFF), ...load(V), ...mul, ...get(S(5)), ...get(GI), ...mul, ...get(GI), ...mul, ...add, ...set(VI),
+      ...get(OFF), ...get(MI), ...store(M),
+      ...get(OFF), ...get(VI), ...store(V),
+      ...get(OFF),
+      ...get(OFF), ...load(P), ...get(S(6)), ...mul,
+      ...get(S(7)), ...get(MI), ...mul,
+      ...get(VI), ...sqrt, ...get(S(8)), ...mul, ...get(S(9)), ...add,
+      ...div, ...sub, ...store(P),
+    ]),
+    0x0b, // end function
   ];
   // sumsq: parameter 0 (vectors); locals 1 offset, 2 end (i32), 3 and 4 the float64 sums of
   // the low and high halves, 5 the loaded vector, 6 one half widened (v128).
@@ -97,18 +110,14 @@ export function adamwWasmBytes(): Uint8Array {
   const square = (acc: number) => [...get(W), ...get(W), ...mulF64, ...get(acc), ...addF64, ...set(acc)];
   const sumsq = [
     ...vec([[2, I32], [4, V128]]),
-    ...get(0), 0x41, ...leb(16), 0x6c, ...set(SEND),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(SOFF), ...get(SEND), 0x4f, 0x0d, 1,
-    ...get(SOFF), ...load(G), ...set(X),
-    ...get(X), ...promoteLow, ...set(W), ...square(LO),
-    ...get(X), ...get(X), ...swapHalves, ...promoteLow, ...set(W), ...square(HI),
-    ...get(SOFF), 0x41, ...leb(16), 0x6a, ...set(SOFF),
-    0x0c, 0,
-    0x0b, 0x0b,
+    ...vectorLoop(SOFF, SEND, [
+      ...get(SOFF), ...load(G), ...set(X),
+      ...get(X), ...promoteLow, ...set(W), ...square(LO),
+      ...get(X), ...get(X), ...swapHalves, ...promoteLow, ...set(W), ...square(HI),
+    ]),
     ...get(LO), ...get(HI), ...addF64, ...set(LO),
     ...get(LO), ...extractF64(0), ...get(LO), ...extractF64(1), 0xa0, // f64.add
-    0x0b,
+    0x0b, // end function
   ];
   const pages = Math.ceil((4 * CHUNK * 4) / 65536);
   return Uint8Array.from([

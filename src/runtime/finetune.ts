@@ -16,7 +16,7 @@ import type { PackedTokens } from '../data/pack.js';
 import type { Engine, LoadedModel } from '../engine/engine.js';
 import { derivedProvenance, readCheckpoint, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import { learningRate, type SchedulerName } from './lr-schedule.js';
-import { Trainer } from './trainer.js';
+import { checkSeqLength, Trainer } from './trainer.js';
 import { hasTrainingState, readTrainingState, removeTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
 
 export interface FinetuneSettings {
@@ -89,9 +89,8 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new UserError(`${job.model} has no tokenizer files; training on text needs tokenizer.json`);
   const { cfg } = model;
-  if (s.maxSeqLength > cfg.maxPositions) {
-    throw new UserError(`--max_seq_length ${s.maxSeqLength} is beyond the model's ${cfg.maxPositions} positions; use at most ${cfg.maxPositions}`);
-  }
+  // Before the dataset is read and tokenised, not only when the trainer is built.
+  checkSeqLength(s.maxSeqLength, cfg);
 
   const dataset = await loadTextDataset(job.dataset, { cwd: job.cwd, textColumn: s.textColumn, signal, emit });
   const packed = packDataset(dataset, tokenizer, {

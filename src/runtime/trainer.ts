@@ -89,6 +89,13 @@ const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions =>
   logSeverityLevel: 3,
 });
 
+/** A sequence length the model's position embeddings cover, or a UserError naming the limit. */
+export function checkSeqLength(seqLength: number, cfg: DecoderConfig): void {
+  if (seqLength > cfg.maxPositions) {
+    throw new UserError(`--max_seq_length ${seqLength} is beyond the model's ${cfg.maxPositions} positions; use at most ${cfg.maxPositions}`);
+  }
+}
+
 function copyWeights(entries: Iterable<[string, number[], Float32Array]>): Weights {
   const w: Weights = new Map();
   for (const [name, shape, data] of entries) w.set(name, { shape: [...shape], data: new Float32Array(data) });
@@ -120,7 +127,7 @@ export class Trainer {
     const { batchSize: B, seqLength: T } = opts;
     if (!Number.isInteger(B) || B < 1) throw new UserError(`batch size must be a positive integer, got ${B}`);
     if (!Number.isInteger(T) || T < 1) throw new UserError(`sequence length must be a positive integer, got ${T}`);
-    if (T > cfg.maxPositions) throw new UserError(`--max_seq_length ${T} is beyond the model's ${cfg.maxPositions} positions; use at most ${cfg.maxPositions}`);
+    checkSeqLength(T, cfg);
     const specs = arch.parameters(cfg);
     for (const p of specs) {
       const t = weights.get(p.name);
