@@ -1,8 +1,9 @@
 /**
  * Full fine-tuning speed of random gpt2-shaped models (768 wide, 50257 vocab, fp32, 4 and 12
  * layers, batch 8 × 128 by default), against the MatMul FLOP/s ORT reaches on this machine in
- * the same run (kernel rate: a chain of products, no output copies). One JSON object per line:
- *   {"bench":"train","measurement":"matmul","m":1024,"k":768,"n":3072,"flops_per_s":…}
+ * the same run (kernel rate: chains of products, no output copies, measured in a child process
+ * so its memory is not the trainer's). One JSON object per line:
+ *   {"bench":"train","measurement":"matmul","m":1024,"k":768,"n":50257,"flops_per_s":…,"ceiling":true}
  *   {"bench":"train","measurement":"peer","peer":"pytorch 1.13.1 eager","layers":12,"tokens_per_s":…,"peak_rss_mb":…}
  *   {"bench":"train","measurement":"train","layers":12,"tokens_per_s":…,"mfu":…,"peak_rss_mb":…,
  *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…}
@@ -11,8 +12,12 @@
  * Model FLOPs per token follow nanoGPT's estimate_mfu (the PaLM appendix B count):
  * 6·N + 12·L·T·C, with N the parameters less the position embeddings (the tied token embedding
  * counts once, as the LM head's matmul) and 12·L·T·C the attention score and context matmuls,
- * forward and backward. mfu = model FLOP/s (mean step) ÷ the best MatMul FLOP/s measured
- * before and after the run; mfu_best uses the fastest step (the machine is shared, so both).
+ * forward and backward. mfu = model FLOP/s over the measured steps ÷ MatMul FLOP/s over runs
+ * made after each of those steps for as long as it took, in whichever of the model's product
+ * shapes ORT sustained fastest at the start (bench/matmul-ceiling.ts: the machine is shared and
+ * its rate drifts, so both sides get the same conditions and the same time);
+ * mfu_vs_best_matmul divides by the fastest single MatMul run seen in the whole bench instead
+ * (a lower bound: the luckiest second against four whole steps).
  *
  * It runs in a process started with smox's glibc malloc settings (runtime/allocator-tuning.ts),
  * relaunching itself when started without them, so it measures what `smox train/finetuner`
@@ -22,17 +27,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Random } from '../src/core/random.js';
-import { Graph } from '../src/graph/builder.js';
-import { writeOnnx } from '../src/graph/onnx-writer.js';
-import * as op from '../src/graph/ops.js';
 import { gpt2 } from '../src/models/gpt2.js';
 import { numel } from '../src/models/tensor.js';
 import { allocatorTuned, GLIBC_MALLOC_TUNABLES } from '../src/runtime/allocator-tuning.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { trainingMemoryBytes } from '../src/runtime/training-memory.js';
 import { buildTrainingGraph } from '../src/runtime/training-graph.js';
+import { MatMulCeiling, type Shape, throughput } from './matmul-ceiling.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,38 +54,6 @@ if (process.platform === 'linux' && !DEFAULT_ALLOCATOR && !allocatorTuned()) {
   const env = { ...process.env, GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES };
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   process.exit(r.status ?? 1);
-}
-
-/**
- * Kernel FLOP/s of ORT's MatMul at [M,K]·[K,N] (and back, [M,N]·[N,K]), operands fed as inputs
- * as training feeds weights: a chain of 8 products ending in a scalar, so neither output
- * copies nor feeds count; best of 10 runs.
- */
-async function matMulFlopsPerSecond(M: number, K: number, N: number): Promise<number> {
-  const CHAIN = 8;
-  const g = new Graph();
-  const up = g.input('up', 'float32', [K, N]);
-  const down = g.input('down', 'float32', [N, K]);
-  let x = g.input('x', 'float32', [M, K]);
-  for (let i = 0; i < CHAIN; i++) x = op.matMul(g, `/MatMul_${i}`, x, i % 2 === 0 ? up : down);
-  g.output(op.reduceSum(g, '/ReduceSum', x, [0, 1], false), 'y');
-  const session = await ort.InferenceSession.create(writeOnnx(g), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const rng = new Random(1);
-  const feeds = {
-    x: new ort.Tensor('float32', rng.fillNormal(new Float32Array(M * K), 0, 1), [M, K]),
-    // Scaled so activations stay O(1) through the chain (no overflow, no denormals).
-    up: new ort.Tensor('float32', rng.fillNormal(new Float32Array(K * N), 0, 1 / Math.sqrt(K)), [K, N]),
-    down: new ort.Tensor('float32', rng.fillNormal(new Float32Array(N * K), 0, 1 / Math.sqrt(N)), [N, K]),
-  };
-  for (let i = 0; i < 3; i++) await session.run(feeds);
-  let best = Infinity;
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    best = Math.min(best, performance.now() - t0);
-  }
-  await session.release();
-  return (CHAIN * 2 * M * K * N) / (best / 1000);
 }
 
 interface PeerRun {
@@ -114,7 +85,15 @@ function peerRun(layers: number): PeerRun | null {
   return JSON.parse(line) as PeerRun;
 }
 
-async function trainRun(layers: number, matmulFlops: number): Promise<number> {
+/**
+ * Idle time before those runs: a step's tail (V8's concurrent sweeping after the trainer's GC,
+ * ORT's threads spinning before they sleep) would otherwise run beside the first products and
+ * slow them (81 vs ~140 GFLOP/s seen right after a step), which is the trainer's cost, not the
+ * machine's; its own step time already pays it.
+ */
+const CEILING_SETTLE_MS = 300;
+
+async function trainRun(layers: number, ceiling: MatMulCeiling, shape: Shape, bestMatmulSoFar: number): Promise<number> {
   const peer = peerRun(layers);
   const cfg = gpt2.normalizeConfig({ model_type: 'gpt2', n_layer: layers });
   const params = gpt2.parameters(cfg).reduce((n, p) => n + numel(p.shape), 0);
@@ -133,6 +112,7 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
   // times slower than the steps of a real training run, which has hundreds).
   for (let i = 0; i < WARMUP; i++) await trainer.step([batch()], 1e-4);
   const times: number[] = [];
+  const ceilingRates: number[] = [];
   let runS = 0;
   let optimizerS = 0;
   for (let i = 0; i < STEPS; i++) {
@@ -142,14 +122,17 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
     times.push((performance.now() - t0) / 1000);
     runS += trainer.lastStepSeconds.run / STEPS;
     optimizerS += trainer.lastStepSeconds.optimizer / STEPS;
+    await sleep(CEILING_SETTLE_MS);
+    // As long as the step took: the machine's load comes in bursts, so both sides get equal time.
+    ceilingRates.push(...(await ceiling.sample({ shape, ms: times.at(-1)! * 1000 })));
   }
   await trainer.release();
 
   const tokens = BATCH * SEQ;
   const seconds = times.reduce((a, b) => a + b, 0) / times.length;
   const fastest = Math.min(...times);
-  // The machine is shared: measure the MatMul ceiling again after the run and keep the best.
-  const ceiling = Math.max(matmulFlops, await matMulFlopsPerSecond(BATCH * SEQ, 768, 3072));
+  const matmul = throughput(ceilingRates);
+  const bestMatmul = Math.max(bestMatmulSoFar, ...ceilingRates);
   const n = params - cfg.maxPositions * cfg.hiddenSize;
   const flopsPerToken = 6 * n + 12 * layers * SEQ * cfg.hiddenSize;
   const tokensPerS = tokens / seconds;
@@ -163,9 +146,10 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
     model_flops_per_token: flopsPerToken, flops_formula: '6*(params-wpe) + 12*layers*seq*hidden',
     tokens_per_s_best: Number((tokens / fastest).toFixed(1)),
     model_flops_per_s: Math.round(tokensPerS * flopsPerToken),
-    matmul_flops_per_s: Math.round(ceiling),
-    mfu: Number(((tokensPerS * flopsPerToken) / ceiling).toFixed(3)),
-    mfu_best: Number(((tokens / fastest) * flopsPerToken / ceiling).toFixed(3)),
+    matmul_shape: shape, matmul_flops_per_s: Math.round(matmul), matmul_runs: ceilingRates.length,
+    mfu: Number(((tokensPerS * flopsPerToken) / matmul).toFixed(3)),
+    matmul_best_flops_per_s: Math.round(bestMatmul),
+    mfu_vs_best_matmul: Number(((tokensPerS * flopsPerToken) / bestMatmul).toFixed(3)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     estimated_mb: Math.round(estimate / 2 ** 20),
     ...(peer && {
@@ -173,14 +157,23 @@ async function trainRun(layers: number, matmulFlops: number): Promise<number> {
       memory_vs_pytorch: Number((process.resourceUsage().maxRSS / 1024 / peer.peak_rss_mb).toFixed(2)),
     }),
   }));
-  return ceiling;
+  return bestMatmul;
 }
 
 async function main(): Promise<void> {
-  const [M, K, N] = [BATCH * SEQ, 768, 3072];
-  let matmul = await matMulFlopsPerSecond(M, K, N);
-  console.log(JSON.stringify({ bench: 'train', measurement: 'matmul', m: M, k: K, n: N, threads: THREADS, flops_per_s: Math.round(matmul) }));
-  for (const layers of LAYERS) matmul = await trainRun(layers, matmul);
+  // The model's product shapes: the MLP's, the attention projection's and the LM head's.
+  const { hiddenSize: C, vocabSize: V } = gpt2.normalizeConfig({ model_type: 'gpt2' });
+  const M = BATCH * SEQ;
+  const shapes: Shape[] = [[M, C, 4 * C], [M, C, 3 * C], [M, C, V]];
+  const ceiling = await MatMulCeiling.start(THREADS);
+  const { shape, rates } = await ceiling.fastest(shapes, 4000);
+  for (const [s, r] of rates) {
+    const [m, k, n] = s;
+    console.log(JSON.stringify({ bench: 'train', measurement: 'matmul', m, k, n, threads: THREADS, flops_per_s: Math.round(throughput(r)), flops_per_s_best: Math.round(Math.max(...r)), ceiling: s === shape }));
+  }
+  let best = Math.max(...[...rates.values()].flat());
+  for (const layers of LAYERS) best = await trainRun(layers, ceiling, shape, best);
+  ceiling.close();
 }
 
 await main();
