@@ -86,7 +86,7 @@ function peerRun(layers: number): PeerRun | null {
 }
 
 /**
- * Idle time before those runs: a step's tail (V8's concurrent sweeping after the trainer's GC,
+ * Idle time before the MatMul runs that follow each measured step: the step's tail (V8's concurrent sweeping after the trainer's GC,
  * ORT's threads spinning before they sleep) would otherwise run beside the first products and
  * slow them (81 vs ~140 GFLOP/s seen right after a step), which is the trainer's cost, not the
  * machine's; its own step time already pays it.
