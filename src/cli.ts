@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=68719476736 node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=68719476736:${GLIBC_TUNABLES} node
 /**
  * `smox` / `smolbox`: no arguments opens the workbench; `smox <command> …` runs an internal
  * command from commands/; `smox <tool> …` runs one tool step and exits.

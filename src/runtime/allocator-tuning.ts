@@ -1,6 +1,7 @@
 /**
  * glibc malloc settings that `smox` starts with (the shebang of src/cli.ts sets them through
- * `env -S`, since glibc reads GLIBC_TUNABLES once, when the process starts).
+ * `env -S`, since glibc reads GLIBC_TUNABLES once, when the process starts). A GLIBC_TUNABLES
+ * the user already has is appended after them, so theirs are kept and win where both set one.
  *
  * Why: onnxruntime-node copies every output of a run into a new buffer, and a training step's
  * outputs are every parameter's gradient (271 MB for a 4-layer GPT-2, 497 MB for gpt2-124M).

@@ -185,18 +185,31 @@ describe('Ctrl-C', () => {
 describe('the smox executable', () => {
   it("starts node with the allocator settings training relies on (the shebang's GLIBC_TUNABLES)", () => {
     const shebang = fs.readFileSync(cliPath, 'utf8').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES} node`);
+    expect(shebang).toBe(`#!/usr/bin/env -S GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}:\${GLIBC_TUNABLES} node`);
   });
 
-  it.runIf(process.platform === 'linux')('run as a program, its process has them in its environment', async () => {
+  /** GLIBC_TUNABLES as a tool sees it when cli.js is executed directly (the user's value given). */
+  async function tunablesSeenByATool(users: string | undefined): Promise<string> {
+    const { GLIBC_TUNABLES: _, ...rest } = { ...process.env, ...env };
     // Executed directly, as the npm bin link and replayed scripts run it (not `node cli.js`).
-    const child = spawn(cliPath, ['demo/env', '--name', 'GLIBC_TUNABLES'], { cwd, env: { ...process.env, ...env, GLIBC_TUNABLES: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cliPath, ['demo/env', '--name', 'GLIBC_TUNABLES'], { cwd, env: users === undefined ? rest : { ...rest, GLIBC_TUNABLES: users }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
-    expect(allocatorTuned({ GLIBC_TUNABLES: stdout.trim() })).toBe(true);
+    return stdout.trim();
+  }
+
+  it.runIf(process.platform === 'linux')('run as a program, its process has them in its environment', async () => {
+    expect(allocatorTuned({ GLIBC_TUNABLES: await tunablesSeenByATool(undefined) })).toBe(true);
+    expect(allocatorTuned({ GLIBC_TUNABLES: await tunablesSeenByATool('') })).toBe(true);
     expect(allocatorTuned({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe(false);
+  });
+
+  it.runIf(process.platform === 'linux')("keeps the user's own GLIBC_TUNABLES after its settings, so theirs win", async () => {
+    const seen = await tunablesSeenByATool('glibc.malloc.arena_max=2');
+    expect(seen).toBe(`${GLIBC_MALLOC_TUNABLES}:glibc.malloc.arena_max=2`);
+    expect(allocatorTuned({ GLIBC_TUNABLES: seen })).toBe(true);
   });
 });
 
