@@ -104,6 +104,7 @@ function copyWeights(entries: Iterable<[string, number[], Float32Array]>): Weigh
 
 export class Trainer {
   private stepCount = 0;
+  private ranOnce = false;
   private evalSession: ort.InferenceSession | null = null;
 
   private constructor(
@@ -160,8 +161,6 @@ export class Trainer {
     } catch (err) {
       throw ortError(err, 'loading the training graph');
     }
-    // Whatever the caller dropped of its weights goes before the first step takes its memory.
-    collectGarbage();
     return new Trainer(arch, cfg, params, session, opts, new AdamWThreads(opts.threads, params.map((p) => p.data.length)));
   }
 
@@ -179,6 +178,14 @@ export class Trainer {
    */
   async step(batches: Batch[], lr: number): Promise<StepResult> {
     if (batches.length === 0) throw new UserError('a training step needs at least one batch');
+    if (!this.ranOnce) {
+      // Weights the caller dropped (a model built just to be trained) go before the first run
+      // takes its memory. Not in create(): its own frame still holds them there. Left for a
+      // later collection, they leave a hole that the steps' large tensors fragment: a 4-layer
+      // GPT-2's RSS levelled off at 2.33-2.48 GB with them, 2.30-2.44 GB without.
+      collectGarbage();
+      this.ranOnce = true;
+    }
     let lossSum = 0;
     const t0 = performance.now();
     for (const [j, batch] of batches.entries()) {

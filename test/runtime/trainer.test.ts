@@ -3,7 +3,8 @@
  * resume reproduces an uninterrupted run exactly, evaluation handles short batches, and an
  * impossible batch fails before any work.
  */
-import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it, vi } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { UserError } from '../../src/core/tool.js';
 import type { Batch } from '../../src/data/batches.js';
@@ -155,6 +156,30 @@ describe('Trainer', () => {
     await expect(Trainer.create(arch, cfg, weights, { batchSize: 64, seqLength: 4096 })).rejects.toThrow(
       /^batch 64 × 4096 needs ~\d+ GB to train this gpt2 model \(this machine has [\d.]+ GB\); lower --batch_size or --max_seq_length$/,
     );
+  });
+
+  it('frees weights its caller dropped before the first run takes its memory', async () => {
+    // The caller builds a model only to train it and keeps nothing but a weak reference.
+    const start = async () => {
+      const { arch, cfg, weights } = tinyModel(TINY_CONFIGS['gpt2 (tied)'], 1);
+      return { trainer: await Trainer.create(arch, cfg, weights, { batchSize: 1, seqLength: T }), dropped: new WeakRef(weights), vocab: cfg.vocabSize };
+    };
+    const { trainer, dropped, vocab } = await start();
+    // V8 keeps a WeakRef's target alive until the task that made the WeakRef has ended.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const aliveAtRuns: boolean[] = [];
+    const original = ort.InferenceSession.prototype.run;
+    const run = vi.spyOn(ort.InferenceSession.prototype, 'run').mockImplementation(function (this: ort.InferenceSession, ...args: unknown[]) {
+      aliveAtRuns.push(dropped.deref() !== undefined);
+      return (original as (...a: unknown[]) => ReturnType<typeof original>).apply(this, args);
+    });
+    try {
+      await trainer.step([makeBatch(1, vocab, 1)], 1e-3);
+    } finally {
+      run.mockRestore();
+      await trainer.release();
+    }
+    expect(aliveAtRuns).toEqual([false]);
   });
 
   it('rejects token ids outside the vocabulary and oversize batches', async () => {
