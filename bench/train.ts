@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Random } from '../src/core/random.js';
 import { gpt2 } from '../src/models/gpt2.js';
 import { numel } from '../src/models/tensor.js';
-import { allocatorTuned, GLIBC_MALLOC_TUNABLES } from '../src/runtime/allocator-tuning.js';
+import { allocatorTuned, tunedGlibcTunables } from '../src/runtime/allocator-tuning.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { trainingMemoryBytes } from '../src/runtime/training-memory.js';
 import { buildTrainingGraph } from '../src/runtime/training-graph.js';
@@ -51,7 +51,7 @@ const THREADS = Number(flag('threads') ?? os.availableParallelism());
 const DEFAULT_ALLOCATOR = process.argv.includes('--default-allocator');
 
 if (process.platform === 'linux' && !DEFAULT_ALLOCATOR && !allocatorTuned()) {
-  const env = { ...process.env, GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES };
+  const env = { ...process.env, GLIBC_TUNABLES: tunedGlibcTunables() };
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   process.exit(r.status ?? 1);
 }
@@ -86,10 +86,10 @@ function peerRun(layers: number): PeerRun | null {
 }
 
 /**
- * Idle time before the MatMul runs that follow each measured step: the step's tail (V8's concurrent sweeping after the trainer's GC,
- * ORT's threads spinning before they sleep) would otherwise run beside the first products and
- * slow them (81 vs ~140 GFLOP/s seen right after a step), which is the trainer's cost, not the
- * machine's; its own step time already pays it.
+ * Idle time before the MatMul runs that follow each measured step: the step's tail (V8's
+ * concurrent sweeping after the trainer's GC, ORT's threads spinning before they sleep) would
+ * otherwise run beside the first products and slow them (81 vs ~140 GFLOP/s seen right after a
+ * step), which is the trainer's cost, not the machine's; its own step time already pays it.
  */
 const CEILING_SETTLE_MS = 300;
 

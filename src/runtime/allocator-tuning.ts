@@ -15,6 +15,14 @@
  */
 export const GLIBC_MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=68719476736';
 
+/**
+ * GLIBC_TUNABLES as smox's shebang composes it: these settings, then the environment's own
+ * (glibc skips the empty entry when there is none).
+ */
+export function tunedGlibcTunables(env: NodeJS.ProcessEnv = process.env): string {
+  return `${GLIBC_MALLOC_TUNABLES}:${env.GLIBC_TUNABLES ?? ''}`;
+}
+
 /** Whether a process with this environment runs with GLIBC_MALLOC_TUNABLES. */
 export function allocatorTuned(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env.GLIBC_TUNABLES ?? '').includes(GLIBC_MALLOC_TUNABLES);

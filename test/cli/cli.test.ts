@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { allocatorTuned, GLIBC_MALLOC_TUNABLES } from '../../src/runtime/allocator-tuning.js';
+import { allocatorTuned, GLIBC_MALLOC_TUNABLES, tunedGlibcTunables } from '../../src/runtime/allocator-tuning.js';
 import { cliPath, ensureBuilt, smox } from './built-cli.js';
 
 const TOOLS = [
@@ -209,6 +209,8 @@ describe('the smox executable', () => {
   it.runIf(process.platform === 'linux')("keeps the user's own GLIBC_TUNABLES after its settings, so theirs win", async () => {
     const seen = await tunablesSeenByATool('glibc.malloc.arena_max=2');
     expect(seen).toBe(`${GLIBC_MALLOC_TUNABLES}:glibc.malloc.arena_max=2`);
+    // What bench:train relaunches itself with is composed the same way.
+    expect(tunedGlibcTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe(seen);
     expect(allocatorTuned({ GLIBC_TUNABLES: seen })).toBe(true);
   });
 });
