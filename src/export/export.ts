@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import type { LoadedModel } from '../engine/engine.js';
+import { tokenEmbedding } from '../models/architecture.js';
 import { readCheckpoint, storedDtype, writeCheckpoint } from '../models/checkpoint.js';
 import type { Tensor } from '../models/tensor.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
@@ -65,7 +66,7 @@ function writeSidecars(dir: string, model: LoadedModel): string[] {
 /** The tied head as torch's state_dict has it: lm_head.weight sharing the embedding. */
 function tiedAliases(model: LoadedModel): Map<string, string> {
   if (!model.cfg.tieWordEmbeddings) return new Map();
-  return new Map([['lm_head.weight', model.cfg.modelType === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight']]);
+  return new Map([['lm_head.weight', tokenEmbedding(model.arch.parameters(model.cfg)).name]]);
 }
 
 export function exportModel(model: LoadedModel, format: ExportFormat, target: string): ExportResult {
@@ -80,7 +81,7 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
     const file = target.endsWith('.gguf') ? target : `${target}.gguf`;
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`--export_model_path ${file} is a directory; give a file path ending in .gguf`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    exportGguf(file, { dir: model.dir, cfg: model.cfg, weights: model.weights, quantized, half, name: path.basename(model.dir) }, params);
+    exportGguf(file, { dir: model.dir, arch: model.arch, cfg: model.cfg, weights: model.weights, quantized, half, name: path.basename(model.dir) }, params);
     return { path: file, files: [path.basename(file)], bytes: sizeOf(file), quantized: quantized.size > 0 };
   }
   if (format === 'pt' && /\.(pt|pth|bin)$/.test(target)) {

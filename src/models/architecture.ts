@@ -12,13 +12,14 @@
  */
 import { UserError } from '../core/tool.js';
 import type { Random } from '../core/random.js';
+import type { GgufValue } from '../export/gguf-format.js';
 import { Graph, type Value } from '../graph/builder.js';
 import { attentionBias } from '../graph/layers.js';
 import type { Weights } from './tensor.js';
 
 /** The config fields every decoder has, in the field's words (normalised from config.json). */
 export interface DecoderConfig {
-  /** config.json's model_type ('gpt2', 'llama', 'mistral', 'qwen2'). */
+  /** config.json's model_type (the architecture file's name). */
   modelType: string;
   vocabSize: number;
   hiddenSize: number;
@@ -38,10 +39,41 @@ export interface DecoderConfig {
   eosTokenId: number | number[] | null;
 }
 
-/** A parameter's Hugging Face name and shape. */
+/**
+ * What a parameter is in the model, whatever the family calls it: the transforms (pruner,
+ * quantizer, editor) and exporters pick parameters by role, never by name.
+ */
+export type ParamRole =
+  | 'token_embedding'
+  | 'position_embedding'
+  /** The output projection to the vocabulary (absent when tied to the token embedding). */
+  | 'head'
+  /** A normalisation's scale or shift. */
+  | 'norm'
+  /** A projection matrix inside attention (q/k/v/o, fused or not). */
+  | 'attention'
+  /** A projection matrix inside the MLP. */
+  | 'mlp'
+  /** A projection's bias vector (attention, MLP or head). */
+  | 'bias';
+
+/** A parameter's Hugging Face name, shape, role and storage layout. */
 export interface ParamSpec {
   name: string;
   shape: number[];
+  role: ParamRole;
+  /**
+   * How a 2-D projection is stored: torch Linear's [out, in] (the default) or GPT-2 Conv1D's
+   * [in, out]. Quantization and GGUF export turn every matrix to [out, in] rows first.
+   */
+  layout?: 'out_in' | 'in_out';
+  /** A fused projection's parts along its output features, in order (c_attn: q, k, v). */
+  parts?: { name: string; size: number }[];
+}
+
+/** A 2-D projection stored [in, out] (Conv1D)? */
+export function isInOut(p: ParamSpec): boolean {
+  return p.layout === 'in_out';
 }
 
 export interface ForwardOptions {
@@ -66,10 +98,50 @@ export interface DecoderOutputs {
   present: { key: Value; value: Value }[];
 }
 
-/** One decoder architecture: one file per model_type family (gpt2.ts, llama.ts). */
+/** config.json's key for each size the reinitializer can change (null: the family has no such key). */
+export interface ConfigKeys {
+  layers: string;
+  hidden: string;
+  heads: string;
+  kvHeads: string | null;
+  inner: string;
+  positions: string;
+}
+
+/** What the reinitializer needs to write a config of this family with other sizes. */
+export interface ReshapeSpec {
+  keys: ConfigKeys;
+  /** The MLP width for a new hidden size when none is given; null drops the key (the family derives it). */
+  intermediateFor(hidden: number): number | null;
+  /**
+   * The family-specific part of a fresh config.json (activation, norms, rope…) when another
+   * model is re-made as this family; the sizes and token ids are filled in from `keys`.
+   */
+  freshConfig(cur: DecoderConfig): Record<string, unknown>;
+}
+
+/** How llama.cpp names this family in GGUF (as its convert_hf_to_gguf.py writes it). */
+export interface GgufSpec<C extends DecoderConfig = DecoderConfig> {
+  /** general.architecture, also the prefix of the hyperparameter keys. */
+  arch: string;
+  /** Hugging Face name → GGUF tensor name, first match wins. */
+  tensorNames: readonly [RegExp, string][];
+  /** `<arch>.…` keys beyond context/embedding length, block and head count; UserError for what GGUF cannot say. */
+  hyperparameters(cfg: C): [string, GgufValue][];
+  /** The row order llama.cpp's rope needs for this tensor (q/k of NORM-rope families), or null. */
+  rowOrder?(p: ParamSpec, cfg: C): Int32Array | null;
+  /** tokenizer.ggml.pre for a byte-level BPE vocabulary. */
+  tokenizerPre: string;
+  /** llama.cpp's graph for this arch reads output.weight even when the head is tied. */
+  writesTiedHead?: boolean;
+}
+
+/** One decoder architecture: one file per model_type (gpt2.ts, llama.ts), the only place that knows it. */
 export interface Architecture<C extends DecoderConfig = DecoderConfig> {
-  /** The model_type values this architecture reads. */
-  modelTypes: readonly string[];
+  /** config.json's model_type, which is also the file's name. */
+  modelType: string;
+  /** transformers' class for config.json's `architectures` (GPT2LMHeadModel). */
+  hfClass: string;
   /** Reads config.json (unknown keys ignored); a UserError names a missing or bad key. */
   normalizeConfig(raw: Record<string, unknown>): C;
   /** Every parameter, Hugging Face names and layouts; a tied head has no lm_head.weight. */
@@ -78,6 +150,23 @@ export interface Architecture<C extends DecoderConfig = DecoderConfig> {
   init(cfg: C, rng: Random): Weights;
   /** Emits the forward pass into `g`. */
   forward(g: Graph, cfg: C, io: DecoderInputs, options: ForwardOptions): DecoderOutputs;
+  /**
+   * An independent plain-TypeScript forward (Float64 loops, no graph): logits [seq · vocab]
+   * of one sequence, what the generated graph is checked against.
+   */
+  reference(cfg: C, weights: Weights, ids: number[]): Float32Array;
+  /** Checkpoint names → ours (bare-model prefixes added, constant buffers dropped). */
+  sanitize?(weights: Weights): Weights;
+  reshape: ReshapeSpec;
+  /** Absent where llama.cpp has no such architecture. */
+  gguf?: GgufSpec<C>;
+}
+
+/** The parameter a tied head reuses: the token embedding. */
+export function tokenEmbedding(params: readonly ParamSpec[]): ParamSpec {
+  const p = params.find((x) => x.role === 'token_embedding');
+  if (!p) throw new Error('architecture declares no token_embedding parameter');
+  return p;
 }
 
 /** Declares the transformers.js inputs, runs the architecture's forward, declares the outputs. */

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import type { Tensor, Weights } from './tensor.js';
 import { dequantizeStored } from '../transforms/quantize.js';
+import { isInOut } from './architecture.js';
+import { findArchitecture } from './index.js';
 import {
   readSafetensors,
   readShardedSafetensors,
@@ -156,35 +158,26 @@ export function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): C
   }
   const weights = sanitizeWeights(info.config, contents.weights);
   // Quantized payloads (transform/quantizer) load as the floats they stand for.
-  if (contents.raw.size) dequantizeStored(weights, contents.raw);
+  if (contents.raw.size) dequantizeStored(weights, contents.raw, inOutLookup(info.config));
   return { ...info, weights, ...(contents.raw.size ? { raw: contents.raw } : {}) };
 }
 
 /**
  * Map checkpoint names onto the names the architectures use, and drop buffers that are not
- * parameters. Applied on every read, so architectures see one naming per model type.
+ * parameters (each architecture's `sanitize`). Applied on every read, so architectures see one
+ * naming per model type.
  */
 export function sanitizeWeights(config: Record<string, unknown>, weights: Weights): Weights {
-  if (config.model_type === 'gpt2') return sanitizeGpt2Names(weights);
-  // Older LLaMA-family checkpoints store RoPE's inverse frequencies; they follow from the config.
-  for (const name of [...weights.keys()]) if (name.endsWith('.rotary_emb.inv_freq')) weights.delete(name);
-  return weights;
+  const arch = findArchitecture(config.model_type);
+  return arch?.sanitize ? arch.sanitize(weights) : weights;
 }
 
-/**
- * GPT-2 checkpoints on the hub (the original `gpt2`, `distilgpt2`) were saved from the bare
- * GPT2Model, so their names lack the `transformer.` prefix (`h.0.attn.c_attn.weight`,
- * `wte.weight`); they also store `attn.bias` (the causal mask) and `attn.masked_bias`, which
- * are constants, not parameters. We prefix and drop them, giving GPT2LMHeadModel's names.
- */
-export function sanitizeGpt2Names(weights: Weights): Weights {
-  const out: Weights = new Map();
-  for (const [name, t] of weights) {
-    if (/\.attn\.(bias|masked_bias)$/.test(name)) continue;
-    const full = name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
-    out.set(full, t);
-  }
-  return out;
+/** Which weights of this config's architecture are stored [in, out] (Conv1D). */
+function inOutLookup(config: Record<string, unknown>): (name: string) => boolean {
+  const arch = findArchitecture(config.model_type);
+  if (!arch) return () => false;
+  const inOut = new Set(arch.parameters(arch.normalizeConfig(config)).filter(isInOut).map((p) => p.name));
+  return (name) => inOut.has(name);
 }
 
 export interface WriteCheckpointOptions {

@@ -9,6 +9,8 @@ import { UserError } from '../core/tool.js';
 import type { Graph, Value } from '../graph/builder.js';
 import { appendCache, attention, lastPosition, linearInOut, splitHeads } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
+import type { Weights } from './tensor.js';
+import * as ref from './reference.js';
 import {
   ConfigReader,
   initWeights,
@@ -74,28 +76,24 @@ export function gpt2Parameters(cfg: Gpt2Config): ParamSpec[] {
   const C = cfg.hiddenSize;
   const F = cfg.intermediateSize;
   const params: ParamSpec[] = [
-    { name: 'transformer.wte.weight', shape: [cfg.vocabSize, C] },
-    { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C] },
+    { name: 'transformer.wte.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' },
+    { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C], role: 'position_embedding' },
   ];
+  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
+  // Conv1D stores [in, out]; c_attn's output features are q, k, v side by side.
+  const conv = (name: string, inp: number, out: number, role: 'attention' | 'mlp', parts?: ParamSpec['parts']) =>
+    params.push({ name: `${name}.weight`, shape: [inp, out], role, layout: 'in_out', ...(parts ? { parts } : {}) }, { name: `${name}.bias`, shape: [out], role: 'bias' });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `transformer.h.${i}`;
-    params.push(
-      { name: `${p}.ln_1.weight`, shape: [C] },
-      { name: `${p}.ln_1.bias`, shape: [C] },
-      { name: `${p}.attn.c_attn.weight`, shape: [C, 3 * C] },
-      { name: `${p}.attn.c_attn.bias`, shape: [3 * C] },
-      { name: `${p}.attn.c_proj.weight`, shape: [C, C] },
-      { name: `${p}.attn.c_proj.bias`, shape: [C] },
-      { name: `${p}.ln_2.weight`, shape: [C] },
-      { name: `${p}.ln_2.bias`, shape: [C] },
-      { name: `${p}.mlp.c_fc.weight`, shape: [C, F] },
-      { name: `${p}.mlp.c_fc.bias`, shape: [F] },
-      { name: `${p}.mlp.c_proj.weight`, shape: [F, C] },
-      { name: `${p}.mlp.c_proj.bias`, shape: [C] },
-    );
+    norm(`${p}.ln_1`);
+    conv(`${p}.attn.c_attn`, C, 3 * C, 'attention', [{ name: 'q', size: C }, { name: 'k', size: C }, { name: 'v', size: C }]);
+    conv(`${p}.attn.c_proj`, C, C, 'attention');
+    norm(`${p}.ln_2`);
+    conv(`${p}.mlp.c_fc`, C, F, 'mlp');
+    conv(`${p}.mlp.c_proj`, F, C, 'mlp');
   }
-  params.push({ name: 'transformer.ln_f.weight', shape: [C] }, { name: 'transformer.ln_f.bias', shape: [C] });
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });
+  norm('transformer.ln_f');
+  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
   return params;
 }
 
@@ -169,10 +167,88 @@ export function gpt2Forward(g: Graph, cfg: Gpt2Config, io: DecoderInputs, option
   return { logits: op.matMul(g, '/lm_head/MatMul', h, headT), present };
 }
 
+/** The plain-TypeScript forward the graph is checked against. */
+export function gpt2Reference(cfg: Gpt2Config, w: Weights, ids: number[]): Float32Array {
+  const { hiddenSize: C, numHeads: H, headDim: D, intermediateSize: F, vocabSize: V } = cfg;
+  const wte = ref.get(w, 'transformer.wte.weight');
+  const wpe = ref.get(w, 'transformer.wpe.weight');
+  let hs: ref.Vec[] = ids.map((id, t) => Float64Array.from({ length: C }, (_, c) => wte[id * C + c] + wpe[t * C + c]));
+  const gelu = cfg.geluApproximate === 'tanh' ? ref.geluTanh : ref.geluExact;
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = (n: string) => ref.get(w, `transformer.h.${i}.${n}`);
+    const qkv = hs.map((h) =>
+      ref.matVecInOut(ref.layerNorm(h, p('ln_1.weight'), p('ln_1.bias'), cfg.layerNormEpsilon), p('attn.c_attn.weight'), C, 3 * C, p('attn.c_attn.bias')),
+    );
+    const ctx = ref.causalAttention(
+      qkv.map((x) => x.subarray(0, C)),
+      qkv.map((x) => x.subarray(C, 2 * C)),
+      qkv.map((x) => x.subarray(2 * C)),
+      H, H, D,
+    );
+    hs = hs.map((h, t) => {
+      const a = ref.matVecInOut(ctx[t], p('attn.c_proj.weight'), C, C, p('attn.c_proj.bias'));
+      const h1 = h.map((x, c) => x + a[c]);
+      const m = ref.layerNorm(h1, p('ln_2.weight'), p('ln_2.bias'), cfg.layerNormEpsilon);
+      const act = ref.matVecInOut(m, p('mlp.c_fc.weight'), C, F, p('mlp.c_fc.bias')).map(gelu);
+      const out = ref.matVecInOut(act, p('mlp.c_proj.weight'), F, C, p('mlp.c_proj.bias'));
+      return h1.map((x, c) => x + out[c]);
+    });
+  }
+  const final = hs.map((h) => ref.layerNorm(h, ref.get(w, 'transformer.ln_f.weight'), ref.get(w, 'transformer.ln_f.bias'), cfg.layerNormEpsilon));
+  const head = cfg.tieWordEmbeddings ? wte : ref.get(w, 'lm_head.weight');
+  return ref.logitsFrom(final, head, V, C);
+}
+
+/**
+ * Checkpoints of the bare GPT2Model (the original `gpt2`, `distilgpt2`) lack the
+ * `transformer.` prefix (`h.0.attn.c_attn.weight`, `wte.weight`) and store `attn.bias` (the
+ * causal mask) and `attn.masked_bias`, constants rather than parameters: prefix, drop them.
+ */
+export function sanitizeGpt2(weights: Weights): Weights {
+  const out: Weights = new Map();
+  for (const [name, t] of weights) {
+    if (/\.attn\.(bias|masked_bias)$/.test(name)) continue;
+    const full = name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
+    out.set(full, t);
+  }
+  return out;
+}
+
 export const gpt2: Architecture<Gpt2Config> = {
-  modelTypes: ['gpt2'],
+  modelType: 'gpt2',
+  hfClass: 'GPT2LMHeadModel',
   normalizeConfig: normalizeGpt2Config,
   parameters: gpt2Parameters,
   init: initGpt2,
   forward: gpt2Forward,
+  reference: gpt2Reference,
+  sanitize: sanitizeGpt2,
+  reshape: {
+    keys: { layers: 'n_layer', hidden: 'n_embd', heads: 'n_head', kvHeads: null, inner: 'n_inner', positions: 'n_positions' },
+    // n_inner null means 4·n_embd, which follows a new width by itself.
+    intermediateFor: () => null,
+    freshConfig: () => ({ activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 }),
+  },
+  gguf: {
+    arch: 'gpt2',
+    tokenizerPre: 'gpt-2',
+    // llama.cpp's gpt2 graph reads output.weight, tied or not.
+    writesTiedHead: true,
+    tensorNames: [
+      [/^transformer\.wte\.weight$/, 'token_embd.weight'],
+      [/^transformer\.wpe\.weight$/, 'position_embd.weight'],
+      [/^transformer\.h\.(\d+)\.ln_1\.(weight|bias)$/, 'blk.$1.attn_norm.$2'],
+      [/^transformer\.h\.(\d+)\.attn\.c_attn\.(weight|bias)$/, 'blk.$1.attn_qkv.$2'],
+      [/^transformer\.h\.(\d+)\.attn\.c_proj\.(weight|bias)$/, 'blk.$1.attn_output.$2'],
+      [/^transformer\.h\.(\d+)\.ln_2\.(weight|bias)$/, 'blk.$1.ffn_norm.$2'],
+      [/^transformer\.h\.(\d+)\.mlp\.c_fc\.(weight|bias)$/, 'blk.$1.ffn_up.$2'],
+      [/^transformer\.h\.(\d+)\.mlp\.c_proj\.(weight|bias)$/, 'blk.$1.ffn_down.$2'],
+      [/^transformer\.ln_f\.(weight|bias)$/, 'output_norm.$1'],
+      [/^lm_head\.weight$/, 'output.weight'],
+    ],
+    hyperparameters: (cfg) => [
+      ['feed_forward_length', { type: 'u32', value: cfg.intermediateSize }],
+      ['attention.layer_norm_epsilon', { type: 'f32', value: cfg.layerNormEpsilon }],
+    ],
+  },
 };

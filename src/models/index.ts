@@ -1,6 +1,7 @@
 /**
- * The architecture registry: config.json's model_type picks the file. SmolLM and TinyLlama
- * checkpoints say model_type "llama", so they need no entry of their own.
+ * The architecture registry: config.json's model_type picks the file (named as the
+ * model_type). Adding a family is its file and one line here. SmolLM and TinyLlama checkpoints
+ * say model_type "llama", so they need no entry of their own.
  */
 import { UserError } from '../core/tool.js';
 import type { Architecture, DecoderConfig } from './architecture.js';
@@ -12,7 +13,12 @@ import { qwen2 } from './qwen2.js';
 const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, llama, mistral, qwen2];
 
 /** Every model_type we can build, in registry order. */
-export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
+export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.map((a) => a.modelType);
+
+/** The architecture of a model_type, or undefined when we have none. */
+export function findArchitecture(modelType: unknown): Architecture<DecoderConfig> | undefined {
+  return ARCHITECTURES.find((a) => a.modelType === modelType);
+}
 
 /** The architecture for a config.json; a UserError names an unsupported model_type. */
 export function architectureFor(config: Record<string, unknown>): Architecture<DecoderConfig> {
@@ -20,7 +26,7 @@ export function architectureFor(config: Record<string, unknown>): Architecture<D
   if (typeof type !== 'string' || type === '') {
     throw new UserError(`config.json has no "model_type"; expected one of ${SUPPORTED_MODEL_TYPES.join(', ')}`);
   }
-  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(type));
+  const arch = findArchitecture(type);
   if (!arch) {
     throw new UserError(`model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
   }

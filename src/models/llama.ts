@@ -5,6 +5,7 @@
  * Weights keep Hugging Face names; Linear weights are [out, in].
  */
 import type { Random } from '../core/random.js';
+import type { GgufValue } from '../export/gguf-format.js';
 import { UserError } from '../core/tool.js';
 import type { Graph, Value } from '../graph/builder.js';
 import {
@@ -19,6 +20,8 @@ import {
   type RotaryTables,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
+import type { Weights } from './tensor.js';
+import * as ref from './reference.js';
 import {
   ConfigReader,
   initWeights,
@@ -53,6 +56,13 @@ export interface LlamaConfig extends DecoderConfig {
 /** Per-model_type defaults (transformers' config classes) and quirks. */
 export interface LlamaFamilyDefaults {
   modelType: string;
+  /** transformers' class (config.json's architectures). */
+  hfClass: string;
+  /**
+   * llama.cpp's architecture. Its `llama` graph rotates interleaved pairs, so q/k rows are
+   * permuted from Hugging Face's rotate-half order; `qwen2` uses NEOX rope, rows as they are.
+   */
+  gguf: { arch: string; permuteQK: boolean };
   vocabSize: number;
   maxPositions: number;
   rmsNormEps: number;
@@ -63,7 +73,7 @@ export interface LlamaFamilyDefaults {
 }
 
 export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
-  modelType: 'llama', vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
+  modelType: 'llama', hfClass: 'LlamaForCausalLM', gguf: { arch: 'llama', permuteQK: true }, vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
 };
 
 function ropeScaling(raw: unknown, modelType: string): RopeScaling {
@@ -154,25 +164,26 @@ export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
   const Q = cfg.numHeads * cfg.headDim;
   const KV = cfg.numKvHeads * cfg.headDim;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C] }];
-  const lin = (name: string, out: number, inp: number, bias: boolean) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp] });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out] });
+  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean) => {
+    params.push({ name: `${name}.weight`, shape: [out, inp], role });
+    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
   };
+  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
-    params.push({ name: `${p}.input_layernorm.weight`, shape: [C] });
-    lin(`${p}.self_attn.q_proj`, Q, C, cfg.qkvBias);
-    lin(`${p}.self_attn.k_proj`, KV, C, cfg.qkvBias);
-    lin(`${p}.self_attn.v_proj`, KV, C, cfg.qkvBias);
-    lin(`${p}.self_attn.o_proj`, C, Q, cfg.oBias);
-    params.push({ name: `${p}.post_attention_layernorm.weight`, shape: [C] });
-    lin(`${p}.mlp.gate_proj`, F, C, cfg.mlpBias);
-    lin(`${p}.mlp.up_proj`, F, C, cfg.mlpBias);
-    lin(`${p}.mlp.down_proj`, C, F, cfg.mlpBias);
+    norm(`${p}.input_layernorm`);
+    lin(`${p}.self_attn.q_proj`, Q, C, 'attention', cfg.qkvBias);
+    lin(`${p}.self_attn.k_proj`, KV, C, 'attention', cfg.qkvBias);
+    lin(`${p}.self_attn.v_proj`, KV, C, 'attention', cfg.qkvBias);
+    lin(`${p}.self_attn.o_proj`, C, Q, 'attention', cfg.oBias);
+    norm(`${p}.post_attention_layernorm`);
+    lin(`${p}.mlp.gate_proj`, F, C, 'mlp', cfg.mlpBias);
+    lin(`${p}.mlp.up_proj`, F, C, 'mlp', cfg.mlpBias);
+    lin(`${p}.mlp.down_proj`, C, F, 'mlp', cfg.mlpBias);
   }
-  params.push({ name: 'model.norm.weight', shape: [C] });
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });
+  norm('model.norm');
+  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
   return params;
 }
 
@@ -245,14 +256,123 @@ export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, opti
   return { logits: linear(g, '/lm_head', h, head), present };
 }
 
+/** The plain-TypeScript forward the graph is checked against. */
+export function llamaReference(cfg: LlamaConfig, w: Weights, ids: number[]): Float32Array {
+  const invFreq = ropeInverseFrequencies(cfg);
+  const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D, intermediateSize: F, vocabSize: V } = cfg;
+  const embed = ref.get(w, 'model.embed_tokens.weight');
+  const opt = (name: string) => w.get(name)?.data;
+  let hs: ref.Vec[] = ids.map((id) => Float64Array.from(embed.subarray(id * C, (id + 1) * C)));
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const n = `model.layers.${i}`;
+    const lin = (x: ref.Vec, name: string, inDim: number, outDim: number) =>
+      ref.matVecOutIn(x, ref.get(w, `${n}.${name}.weight`), inDim, outDim, opt(`${n}.${name}.bias`));
+    const normed = hs.map((h) => ref.rmsNorm(h, ref.get(w, `${n}.input_layernorm.weight`), cfg.rmsNormEps));
+    const q = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.q_proj', C, H * D), H, D, t, invFreq));
+    const k = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.k_proj', C, Hkv * D), Hkv, D, t, invFreq));
+    const v = normed.map((x) => lin(x, 'self_attn.v_proj', C, Hkv * D));
+    const ctx = ref.causalAttention(q, k, v, H, Hkv, D);
+    hs = hs.map((h, t) => {
+      const a = lin(ctx[t], 'self_attn.o_proj', H * D, C);
+      const h1 = h.map((x, c) => x + a[c]);
+      const m = ref.rmsNorm(h1, ref.get(w, `${n}.post_attention_layernorm.weight`), cfg.rmsNormEps);
+      const gate = lin(m, 'mlp.gate_proj', C, F);
+      const up = lin(m, 'mlp.up_proj', C, F);
+      const act = gate.map((g, j) => (g / (1 + Math.exp(-g))) * up[j]);
+      const out = lin(act, 'mlp.down_proj', F, C);
+      return h1.map((x, c) => x + out[c]);
+    });
+  }
+  const final = hs.map((h) => ref.rmsNorm(h, ref.get(w, 'model.norm.weight'), cfg.rmsNormEps));
+  const head = cfg.tieWordEmbeddings ? embed : ref.get(w, 'lm_head.weight');
+  return ref.logitsFrom(final, head, V, C);
+}
+
+/** Row order that turns rotate-half q/k rows into the interleaved pairs of llama.cpp's NORM rope (per head: row s·D/2 + j → row 2j + s). */
+export function ropeRowOrder(heads: number, headDim: number): Int32Array {
+  const order = new Int32Array(heads * headDim);
+  const half = headDim / 2;
+  for (let h = 0; h < heads; h++) for (let j = 0; j < half; j++) for (let s = 0; s < 2; s++) order[h * headDim + 2 * j + s] = h * headDim + s * half + j;
+  return order;
+}
+
+/** LLaMA-layout tensor names in GGUF (llama, mistral, qwen2 share them). */
+export const LLAMA_GGUF_NAMES: readonly [RegExp, string][] = [
+  [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
+  [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.q_proj\.(weight|bias)$/, 'blk.$1.attn_q.$2'],
+  [/^model\.layers\.(\d+)\.self_attn\.k_proj\.(weight|bias)$/, 'blk.$1.attn_k.$2'],
+  [/^model\.layers\.(\d+)\.self_attn\.v_proj\.(weight|bias)$/, 'blk.$1.attn_v.$2'],
+  [/^model\.layers\.(\d+)\.self_attn\.o_proj\.(weight|bias)$/, 'blk.$1.attn_output.$2'],
+  [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
+  [/^model\.layers\.(\d+)\.mlp\.gate_proj\.(weight|bias)$/, 'blk.$1.ffn_gate.$2'],
+  [/^model\.layers\.(\d+)\.mlp\.up_proj\.(weight|bias)$/, 'blk.$1.ffn_up.$2'],
+  [/^model\.layers\.(\d+)\.mlp\.down_proj\.(weight|bias)$/, 'blk.$1.ffn_down.$2'],
+  [/^model\.norm\.weight$/, 'output_norm.weight'],
+  [/^lm_head\.weight$/, 'output.weight'],
+];
+
+/** GGUF hyperparameters of a LLaMA-layout config (keys after the arch prefix). */
+export function llamaGgufHyperparameters(l: LlamaConfig): [string, GgufValue][] {
+  const u32 = (value: number): GgufValue => ({ type: 'u32', value });
+  const f32 = (value: number): GgufValue => ({ type: 'f32', value });
+  if (l.ropeScaling.type === 'llama3') {
+    throw new UserError('--export_format gguf: Llama 3 rope_scaling (frequency bands) is not supported in GGUF export yet; use onnx or safetensors');
+  }
+  const kv: [string, GgufValue][] = [
+    ['feed_forward_length', u32(l.intermediateSize)],
+    ['attention.head_count_kv', u32(l.numKvHeads)],
+    ['attention.layer_norm_rms_epsilon', f32(l.rmsNormEps)],
+    ['rope.freq_base', f32(l.ropeTheta)],
+    ['rope.dimension_count', u32(l.headDim)],
+    ['vocab_size', u32(l.vocabSize)],
+  ];
+  if (l.headDim * l.numHeads !== l.hiddenSize) kv.push(['attention.key_length', u32(l.headDim)], ['attention.value_length', u32(l.headDim)]);
+  if (l.ropeScaling.type === 'linear') kv.push(['rope.scaling.type', { type: 'string', value: 'linear' }], ['rope.scaling.factor', f32(l.ropeScaling.factor)]);
+  return kv;
+}
+
+/** Older LLaMA-family checkpoints store RoPE's inverse frequencies; they follow from the config. */
+export function dropRotaryBuffers(weights: Weights): Weights {
+  for (const name of [...weights.keys()]) if (name.endsWith('.rotary_emb.inv_freq')) weights.delete(name);
+  return weights;
+}
+
+/** LLaMA's MLP rule: 2/3 of 4h, rounded up to a multiple of 256 (11008 for 4096). */
+export const llamaIntermediate = (hidden: number) => Math.ceil((8 * hidden) / 3 / 256) * 256;
+
 /** An architecture for one LLaMA-family model_type, differing only in config defaults. */
 export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaConfig> {
+  const { permuteQK } = defaults.gguf;
   return {
-    modelTypes: [defaults.modelType],
+    modelType: defaults.modelType,
+    hfClass: defaults.hfClass,
     normalizeConfig: (raw) => normalizeLlamaConfig(raw, defaults),
     parameters: llamaParameters,
     init: initLlama,
     forward: llamaForward,
+    reference: llamaReference,
+    sanitize: dropRotaryBuffers,
+    reshape: {
+      keys: {
+        layers: 'num_hidden_layers', hidden: 'hidden_size', heads: 'num_attention_heads',
+        kvHeads: 'num_key_value_heads', inner: 'intermediate_size', positions: 'max_position_embeddings',
+      },
+      intermediateFor: llamaIntermediate,
+      freshConfig: () => ({ hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 10000, attention_bias: false }),
+    },
+    gguf: {
+      arch: defaults.gguf.arch,
+      tokenizerPre: 'default',
+      tensorNames: LLAMA_GGUF_NAMES,
+      hyperparameters: llamaGgufHyperparameters,
+      rowOrder: (p, cfg) => {
+        if (!permuteQK) return null;
+        if (/self_attn\.q_proj\./.test(p.name)) return ropeRowOrder(cfg.numHeads, cfg.headDim);
+        if (/self_attn\.k_proj\./.test(p.name)) return ropeRowOrder(cfg.numKvHeads, cfg.headDim);
+        return null;
+      },
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import { llamaFamily } from './llama.js';
 
 export const mistral = llamaFamily({
   modelType: 'mistral',
+  hfClass: 'MistralForCausalLM',
+  gguf: { arch: 'llama', permuteQK: true },
   vocabSize: 32000,
   maxPositions: 4096 * 32,
   rmsNormEps: 1e-6,

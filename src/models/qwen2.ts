@@ -6,6 +6,8 @@ import { llamaFamily } from './llama.js';
 
 export const qwen2 = llamaFamily({
   modelType: 'qwen2',
+  hfClass: 'Qwen2ForCausalLM',
+  gguf: { arch: 'qwen2', permuteQK: false },
   vocabSize: 151936,
   maxPositions: 32768,
   rmsNormEps: 1e-6,

@@ -6,17 +6,16 @@
  *   W.scales   F16 [N, K/32]              one fp16 scale per block (GGUF's d)
  *
  * and config.json says so in `quantization_config` ({quant_method: "smolbox_blocks", bits,
- * block_size, modules}). GPT-2's Conv1D weights ([in, out]) are transposed to [out, in] first,
+ * block_size, modules}). Conv1D weights ([in, out]) are transposed to [out, in] first,
  * so every payload has the same orientation. In memory the engine holds the dequantized
  * floats (the exact values the quantized model computes with); the payload is kept for
  * export (GGUF blocks, ONNX MatMulNBits).
  */
 import { f16ToF32, f32BitsToF16 } from '../models/float16.js';
 import type { RawTensor } from '../models/safetensors.js';
-import type { ParamSpec } from '../models/architecture.js';
+import { isInOut, type ParamSpec } from '../models/architecture.js';
 import type { Tensor, Weights } from '../models/tensor.js';
 import { BLOCK_SIZE, dequantizeMatrix, quantizeMatrix, type Bits, type QuantizedMatrix } from './blocks.js';
-import { isInOutLayout } from './select.js';
 
 export const QUANT_METHOD = 'smolbox_blocks';
 
@@ -54,14 +53,14 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
 }
 
 /** A weight as [N, K] (output rows), whatever its stored layout. */
-function asRows(name: string, t: Tensor): { n: number; k: number; data: Float32Array } {
+function asRows(inOut: boolean, t: Tensor): { n: number; k: number; data: Float32Array } {
   const [a, b] = t.shape;
-  return isInOutLayout(name) ? { n: b, k: a, data: transpose(t.data, a, b) } : { n: a, k: b, data: t.data };
+  return inOut ? { n: b, k: a, data: transpose(t.data, a, b) } : { n: a, k: b, data: t.data };
 }
 
 /** Back from [N, K] rows to the stored layout. */
-function fromRows(name: string, n: number, k: number, data: Float32Array): Tensor {
-  return isInOutLayout(name) ? { shape: [k, n], data: transpose(data, n, k) } : { shape: [n, k], data };
+function fromRows(inOut: boolean, n: number, k: number, data: Float32Array): Tensor {
+  return inOut ? { shape: [k, n], data: transpose(data, n, k) } : { shape: [n, k], data };
 }
 
 function payload(m: QuantizedMatrix): [RawTensor, RawTensor] {
@@ -84,7 +83,7 @@ export function quantizeWeights(weights: Weights, targets: readonly ParamSpec[],
   for (const p of targets) {
     signal?.throwIfAborted();
     const t = weights.get(p.name)!;
-    const { n, k, data } = asRows(p.name, t);
+    const { n, k, data } = asRows(isInOut(p), t);
     if (k % BLOCK_SIZE !== 0) {
       skipped.push(p.name);
       continue;
@@ -97,7 +96,7 @@ export function quantizeWeights(weights: Weights, targets: readonly ParamSpec[],
     raw.set(`${p.name}.qweight`, qweight);
     raw.set(`${p.name}.scales`, scales);
     stored.delete(p.name);
-    dequantized.set(p.name, fromRows(p.name, n, k, back));
+    dequantized.set(p.name, fromRows(isInOut(p), n, k, back));
     quantized.push(p.name);
   }
   return { stored, raw, dequantized, quantized, skipped, rmsError: count ? Math.sqrt(sq / count) : 0 };
@@ -128,9 +127,10 @@ export function quantizedMatrices(raw: ReadonlyMap<string, RawTensor> | undefine
 /**
  * The reader's hook: safetensors widens the F16 scales into `weights`; this moves them back
  * to `raw` (as fp16 bytes, exactly) and puts each quantized weight, dequantized, into
- * `weights`, so the architectures see an ordinary float model.
+ * `weights`, so the architectures see an ordinary float model. `inOut` says which weights the
+ * architecture stores [in, out] (Conv1D): their payload rows are turned back.
  */
-export function dequantizeStored(weights: Weights, raw: Map<string, RawTensor>): void {
+export function dequantizeStored(weights: Weights, raw: Map<string, RawTensor>, inOut: (name: string) => boolean): void {
   for (const key of [...raw.keys()]) {
     if (!key.endsWith('.qweight')) continue;
     const name = key.slice(0, -'.qweight'.length);
@@ -143,6 +143,6 @@ export function dequantizeStored(weights: Weights, raw: Map<string, RawTensor>):
     weights.delete(`${name}.scales`);
   }
   for (const [name, m] of quantizedMatrices(raw)) {
-    weights.set(name, fromRows(name, m.n, m.k, dequantizeMatrix(m, halfToNumber)));
+    weights.set(name, fromRows(inOut(name), m.n, m.k, dequantizeMatrix(m, halfToNumber)));
   }
 }

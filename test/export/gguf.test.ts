@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { resolveArchitecture } from '../../src/models/index.js';
 import { ALIGNMENT, GGML_TYPE, readGguf, writeGguf } from '../../src/export/gguf-format.js';
-import { exportGguf, ggufTensorName, ropeRowOrder } from '../../src/export/gguf.js';
+import { exportGguf, ggufTensorName } from '../../src/export/gguf.js';
+import { ropeRowOrder } from '../../src/models/llama.js';
 import { quantizeMatrix, toGgufBlocks } from '../../src/transforms/blocks.js';
 import { quantizeWeights } from '../../src/transforms/quantize.js';
 import { selectParameters } from '../../src/transforms/select.js';
@@ -58,14 +59,14 @@ describe('exportGguf (llama)', () => {
 
   it('names the tensors as llama.cpp does and permutes q/k rows', () => {
     const file = path.join(tmp(), 'l.gguf');
-    exportGguf(file, { dir: tmp(), cfg, weights, quantized: new Map(), half: false, name: 'tiny' }, params);
+    exportGguf(file, { dir: tmp(), arch, cfg, weights, quantized: new Map(), half: false, name: 'tiny' }, params);
     const buf = fs.readFileSync(file);
     const g = readGguf(buf);
     expect(g.metadata.get('general.architecture')).toBe('llama');
     expect(g.metadata.get('llama.attention.head_count_kv')).toBe(2);
     expect(g.metadata.get('llama.rope.dimension_count')).toBe(8);
     expect(g.metadata.get('general.file_type')).toBe(0);
-    expect(g.tensors.map((t) => t.name)).toEqual(params.map((p) => ggufTensorName('llama', p.name)));
+    expect(g.tensors.map((t) => t.name)).toEqual(params.map((p) => ggufTensorName(arch.gguf!, p.name)));
     expect(g.tensors.map((t) => t.name)).toContain('output.weight');
     const k = g.tensors.find((t) => t.name === 'blk.0.attn_k.weight')!;
     expect(k.dims).toEqual([32, 16]);
@@ -83,7 +84,7 @@ describe('exportGguf (llama)', () => {
       const w = weights.get(name)!;
       return [name, quantizeMatrix(w.data, w.shape[0], w.shape[1], 8)];
     }));
-    exportGguf(file, { dir: tmp(), cfg, weights: q.dequantized, quantized: mats, half: false, name: 'q' }, params);
+    exportGguf(file, { dir: tmp(), arch, cfg, weights: q.dequantized, quantized: mats, half: false, name: 'q' }, params);
     const buf = fs.readFileSync(file);
     const g = readGguf(buf);
     expect(g.metadata.get('general.file_type')).toBe(7);

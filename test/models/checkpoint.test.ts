@@ -6,10 +6,10 @@ import {
   derivedProvenance,
   readCheckpoint,
   readCheckpointInfo,
-  sanitizeGpt2Names,
   writeCheckpoint,
   type Provenance,
 } from '../../src/models/checkpoint.js';
+import { sanitizeGpt2 } from '../../src/models/gpt2.js';
 import { readSafetensors, writeSafetensors } from '../../src/models/safetensors.js';
 import type { Weights } from '../../src/models/tensor.js';
 
@@ -77,7 +77,7 @@ describe('readCheckpoint', () => {
       ['wte.weight', t], ['h.0.attn.c_attn.weight', t], ['h.0.attn.bias', t], ['h.0.attn.masked_bias', t],
       ['transformer.ln_f.weight', t], ['lm_head.weight', t],
     ]);
-    expect([...sanitizeGpt2Names(w).keys()]).toEqual([
+    expect([...sanitizeGpt2(w).keys()]).toEqual([
       'transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.ln_f.weight', 'lm_head.weight',
     ]);
     const src = path.join(dir, 'gpt2');

@@ -42,7 +42,10 @@ describe('gpt2 parameters and init', () => {
     expect(params.get('transformer.h.0.mlp.c_proj.weight')).toEqual([256, 64]);
     expect(params.has('lm_head.weight')).toBe(false);
     const untied = gpt2.parameters({ ...cfg, tieWordEmbeddings: false });
-    expect(untied.at(-1)).toEqual({ name: 'lm_head.weight', shape: [300, 64] });
+    expect(untied.at(-1)).toEqual({ name: 'lm_head.weight', shape: [300, 64], role: 'head' });
+    const cAttn = gpt2.parameters(cfg).find((p) => p.name === 'transformer.h.0.attn.c_attn.weight')!;
+    expect(cAttn).toMatchObject({ role: 'attention', layout: 'in_out' });
+    expect(cAttn.parts!.map((p) => p.size)).toEqual([64, 64, 64]);
   });
 
   it('initialises as transformers does: normal(0, 0.02), c_proj scaled by 1/√(2·n_layer), LayerNorm 1/0, biases 0', () => {

@@ -120,7 +120,7 @@ describe('llama init', () => {
 describe('architecture registry', () => {
   it('dispatches on model_type', () => {
     expect(SUPPORTED_MODEL_TYPES).toEqual(['gpt2', 'llama', 'mistral', 'qwen2']);
-    expect(architectureFor({ model_type: 'qwen2' }).modelTypes).toEqual(['qwen2']);
+    expect(architectureFor({ model_type: 'qwen2' }).modelType).toBe('qwen2');
   });
   it('names an unsupported or missing model_type and lists the supported ones', () => {
     expect(() => architectureFor({ model_type: 'bert' })).toThrow(

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Gpt2Config } from '../../src/models/gpt2.js';
-import { ropeInverseFrequencies, type LlamaConfig } from '../../src/models/llama.js';
-import { gpt2Reference, llamaReference } from '../../src/models/reference.js';
 import { DecoderSession } from '../../src/runtime/session.js';
 import { TINY_CONFIGS, maxAbsDiff, tinyModel } from './tiny.js';
 
 function reference(m: ReturnType<typeof tinyModel>, ids: number[]): Float32Array {
-  if (m.cfg.modelType === 'gpt2') return gpt2Reference(m.cfg as Gpt2Config, m.weights, ids);
-  const cfg = m.cfg as LlamaConfig;
-  return llamaReference(cfg, m.weights, ids, ropeInverseFrequencies(cfg));
+  return m.arch.reference(m.cfg, m.weights, ids);
 }
 
 describe('ONNX graphs against the plain-TypeScript reference', () => {

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/tool.js';
-import type { Gpt2Config } from '../../src/models/gpt2.js';
-import { ropeInverseFrequencies, type LlamaConfig } from '../../src/models/llama.js';
-import { gpt2Reference, llamaReference } from '../../src/models/reference.js';
 import { argmax } from '../../src/runtime/sampling.js';
 import { DecoderSession, ortError } from '../../src/runtime/session.js';
 import { TINY_CONFIGS, maxAbsDiff, tinyModel } from '../models/tiny.js';
@@ -11,9 +8,7 @@ const PROMPT = [5, 12, 0, 33, 8];
 const STEPS = 10;
 
 function referenceLogits(m: ReturnType<typeof tinyModel>, ids: number[]): Float32Array {
-  if (m.cfg.modelType === 'gpt2') return gpt2Reference(m.cfg as Gpt2Config, m.weights, ids);
-  const cfg = m.cfg as LlamaConfig;
-  return llamaReference(cfg, m.weights, ids, ropeInverseFrequencies(cfg));
+  return m.arch.reference(m.cfg, m.weights, ids);
 }
 
 describe('DecoderSession KV-cache decoding', () => {

@@ -8,8 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { writeOnnx } from '../../src/graph/onnx-writer.js';
-import { gpt2Reference } from '../../src/models/reference.js';
-import type { Gpt2Config } from '../../src/models/gpt2.js';
+import { gpt2Reference, type Gpt2Config } from '../../src/models/gpt2.js';
 import { buildTrainingGraph } from '../../src/runtime/training-graph.js';
 import { tinyModel, TINY_CONFIGS } from '../models/tiny.js';
 

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { type ArgSpec, arg, defineTool } from '../../src/core/tool.js';
+import { SUPPORTED_MODEL_TYPES } from '../../src/models/index.js';
 import { engineOf, formatCount } from '../shared.js';
 
-/** The architectures src/models/ builds; kept literal so importing this module stays cheap. */
+/** Every architecture the registry has: a new family file is a new choice. */
 const modelType: ArgSpec<string | null> = {
-  kind: 'choice', default: null, choices: ['gpt2', 'llama', 'mistral', 'qwen2'],
+  kind: 'choice', default: null, choices: [...SUPPORTED_MODEL_TYPES],
   help: 'architecture of the new model (none: the current model\'s)',
 };
 
