@@ -29,14 +29,17 @@ export function linear(g: Graph, prefix: string, x: Value, w: Value, b?: Value):
 
 /**
  * The additive attention bias [B, 1, S, T]: 0 where query i (at absolute position P + i) may
- * see key j — j ≤ P + i and attention_mask[b, j] = 1 — and −1e9 elsewhere. −1e9 rather than
- * −inf keeps a fully padded row finite (softmax of equal values) instead of NaN.
+ * see key j — j ≤ P + i, attention_mask[b, j] = 1 and, with a sliding `window`, P + i − j <
+ * window — and −1e9 elsewhere. −1e9 rather than −inf keeps a fully padded row finite (softmax
+ * of equal values) instead of NaN. Positions count from the cache's start, so a window holds
+ * in decoding exactly as in one pass.
  *
  *   attention_mask [B,T] ─Shape→T ┐           ┌ Range(0,T) → key positions [1,T]
  *   input_ids [B,S] ─────Shape→S ─┴ Range(T−S,T) → query positions [S,1] ─LessOrEqual→ causal [S,T]
+ *   (window: query − key < window ─And→ causal)
  *   causal ∧ (attention_mask = 1) [B,1,S,T] ─Where(0, −1e9)→ bias
  */
-export function attentionBias(g: Graph, prefix: string, inputIds: Value, attentionMask: Value): Value {
+export function attentionBias(g: Graph, prefix: string, inputIds: Value, attentionMask: Value, window: number | null = null): Value {
   const zero = g.int64(0);
   const one = g.int64(1);
   const total = op.gather(g, `${prefix}/total_seq/Gather`, op.shapeOf(g, `${prefix}/total_seq/Shape`, attentionMask), one);
@@ -44,12 +47,14 @@ export function attentionBias(g: Graph, prefix: string, inputIds: Value, attenti
   const past = op.sub(g, `${prefix}/past_seq/Sub`, total, seq);
   const queryPos = op.range(g, `${prefix}/query_positions/Range`, past, total, one, 'seq');
   const keyPos = op.range(g, `${prefix}/key_positions/Range`, zero, total, one, 'total_seq');
-  const causal = op.lessOrEqual(
-    g,
-    `${prefix}/causal/LessOrEqual`,
-    op.unsqueeze(g, `${prefix}/key_positions/Unsqueeze`, keyPos, [0]),
-    op.unsqueeze(g, `${prefix}/query_positions/Unsqueeze`, queryPos, [1]),
-  );
+  const keys = op.unsqueeze(g, `${prefix}/key_positions/Unsqueeze`, keyPos, [0]);
+  const queries = op.unsqueeze(g, `${prefix}/query_positions/Unsqueeze`, queryPos, [1]);
+  let causal = op.lessOrEqual(g, `${prefix}/causal/LessOrEqual`, keys, queries);
+  if (window !== null) {
+    // key > query − window, i.e. query − key < window.
+    const oldest = op.sub(g, `${prefix}/window/Sub`, queries, g.int64(window));
+    causal = op.and(g, `${prefix}/window/And`, causal, op.greater(g, `${prefix}/window/Greater`, keys, oldest));
+  }
   const padding = op.unsqueeze(
     g,
     `${prefix}/padding/Unsqueeze`,
@@ -77,6 +82,14 @@ export interface AttentionShape {
   headDim: number;
 }
 
+/** Variants of the scores: the families that differ from plain scaled dot-product say so here. */
+export interface AttentionOptions {
+  /** Multiplies q before q·kᵀ (default 1/√D; GPT-Neo uses 1, Gemma 2 query_pre_attn_scalar^−½). */
+  scale?: number;
+  /** Soft-capping of the scores, cap·tanh(s/cap), before the bias (Gemma 2). */
+  softcap?: number | null;
+}
+
 /**
  * Scaled dot-product attention with grouped-query heads, without copying K/V per query head:
  * the H = Hkv·R query heads are regrouped as [B, Hkv, R·S, D] so each cached key/value head
@@ -95,6 +108,7 @@ export function attention(
   v: Value,
   bias: Value,
   shape: AttentionShape,
+  options: AttentionOptions = {},
 ): Value {
   const { numHeads, numKvHeads, headDim } = shape;
   const [B, , S] = q.shape;
@@ -102,11 +116,17 @@ export function attention(
   const R = numHeads / numKvHeads;
   const RS = typeof S === 'number' ? R * S : `${R}*${S}`;
   const grouped = numHeads !== numKvHeads;
-  let qs = op.mul(g, `${prefix}/scale/Mul`, q, g.float32(1 / Math.sqrt(headDim)));
+  const scale = options.scale ?? 1 / Math.sqrt(headDim);
+  let qs = scale === 1 ? q : op.mul(g, `${prefix}/scale/Mul`, q, g.float32(scale));
   if (grouped) qs = op.reshape(g, `${prefix}/q_groups/Reshape`, qs, [0, numKvHeads, -1, headDim], [B, numKvHeads, RS, headDim]);
   const kt = op.transpose(g, `${prefix}/key_t/Transpose`, k, [0, 1, 3, 2]);
   let scores = op.matMul(g, `${prefix}/scores/MatMul`, qs, kt);
   if (grouped) scores = op.reshape(g, `${prefix}/scores/Reshape`, scores, [0, numHeads, -1, 0], [B, numHeads, S, T]);
+  if (options.softcap) {
+    const cap = options.softcap;
+    const capped = op.tanh(g, `${prefix}/softcap/Tanh`, op.mul(g, `${prefix}/softcap/Div`, scores, g.float32(1 / cap)));
+    scores = op.mul(g, `${prefix}/softcap/Mul`, capped, g.float32(cap));
+  }
   scores = op.add(g, `${prefix}/bias/Add`, scores, bias);
   let probs = op.softmax(g, `${prefix}/Softmax`, scores, -1);
   if (grouped) probs = op.reshape(g, `${prefix}/probs/Reshape`, probs, [0, numKvHeads, -1, 0], [B, numKvHeads, RS, T]);

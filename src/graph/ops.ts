@@ -33,6 +33,7 @@ export const div = binary('Div');
 export const pow = binary('Pow');
 export const equal = binary('Equal', true);
 export const lessOrEqual = binary('LessOrEqual', true);
+export const greater = binary('Greater', true);
 export const and = binary('And', true);
 
 export const neg = unary('Neg');

@@ -12,6 +12,7 @@ import {
   appendCache,
   applyRotary,
   attention,
+  attentionBias,
   lastPosition,
   linear,
   rmsNorm,
@@ -20,6 +21,7 @@ import {
   type RotaryTables,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
+import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
@@ -33,17 +35,9 @@ import {
   type ParamSpec,
 } from './architecture.js';
 
-/** rope_scaling, normalised: none, linear (positions / factor) or Llama 3's frequency bands. */
-export type RopeScaling =
-  | { type: 'none' }
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
-
-export interface LlamaConfig extends DecoderConfig {
+export interface LlamaConfig extends DecoderConfig, RopeConfig {
   intermediateSize: number;
   rmsNormEps: number;
-  ropeTheta: number;
-  ropeScaling: RopeScaling;
   /** Biases on q/k/v projections (attention_bias; always on for qwen2). */
   qkvBias: boolean;
   /** Bias on o_proj (attention_bias; off for qwen2). */
@@ -51,6 +45,8 @@ export interface LlamaConfig extends DecoderConfig {
   mlpBias: boolean;
   /** The embedding row zeroed at init (pad_token_id), if any. */
   padTokenId: number | null;
+  /** Per layer: the sliding attention window, or null for full causal attention. */
+  slidingWindows: (number | null)[];
 }
 
 /** Per-model_type defaults (transformers' config classes) and quirks. */
@@ -70,29 +66,39 @@ export interface LlamaFamilyDefaults {
   tieWordEmbeddings: boolean;
   /** qwen2: q/k/v always carry biases, o_proj never. */
   qkvBiasAlways?: boolean;
+  /**
+   * Which layers slide when the config has no `layer_types` (transformers < 5): mistral's
+   * sliding_window applies to every layer; qwen2's only with use_sliding_window, from
+   * max_window_layers on. Absent: the family has no sliding window.
+   */
+  legacySliding?: (raw: Record<string, unknown>, layer: number) => boolean;
 }
 
 export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'llama', hfClass: 'LlamaForCausalLM', gguf: { arch: 'llama', permuteQK: true }, vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
 };
 
-function ropeScaling(raw: unknown, modelType: string): RopeScaling {
-  if (raw === undefined || raw === null) return { type: 'none' };
-  const s = raw as Record<string, unknown>;
-  const type = String(s.rope_type ?? s.type ?? 'default');
-  const r = new ConfigReader(s, `${modelType} config.json rope_scaling`);
-  if (type === 'default') return { type: 'none' };
-  if (type === 'linear') return { type: 'linear', factor: r.number('factor') };
-  if (type === 'llama3') {
-    return {
-      type: 'llama3',
-      factor: r.number('factor'),
-      lowFreqFactor: r.number('low_freq_factor'),
-      highFreqFactor: r.number('high_freq_factor'),
-      originalMaxPositions: r.int('original_max_position_embeddings'),
-    };
+/** Each layer's window: config.json's layer_types (transformers ≥ 5), else the family's legacy rule. */
+export function slidingWindows(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults, where: string): (number | null)[] {
+  const types = raw.layer_types;
+  const window = raw.sliding_window;
+  const windowOf = (sliding: boolean) => {
+    if (!sliding) return null;
+    if (typeof window !== 'number' || !Number.isInteger(window) || window <= 0) {
+      throw new UserError(`${where}: sliding attention needs "sliding_window" as a positive integer, got ${JSON.stringify(window)}`);
+    }
+    return window;
+  };
+  if (Array.isArray(types)) {
+    if (types.length !== numLayers) throw new UserError(`${where}: "layer_types" has ${types.length} entries for ${numLayers} layers`);
+    return types.map((t) => {
+      if (t !== 'full_attention' && t !== 'sliding_attention') {
+        throw new UserError(`${where}: layer type "${String(t)}" is not supported; use full_attention or sliding_attention`);
+      }
+      return windowOf(t === 'sliding_attention');
+    });
   }
-  throw new UserError(`${modelType} config.json: rope_scaling type "${type}" is not supported; use none, linear or llama3`);
+  return Array.from({ length: numLayers }, (_, i) => windowOf(window != null && (d.legacySliding?.(raw, i) ?? false)));
 }
 
 export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamilyDefaults = LLAMA_DEFAULTS): LlamaConfig {
@@ -108,19 +114,19 @@ export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamil
   if (act !== 'silu') throw new UserError(`${d.modelType} config.json: hidden_act "${act}" is not supported; use silu`);
   const attentionBias = r.bool('attention_bias', false);
   const pad = r.tokenIds('pad_token_id');
+  const numLayers = r.int('num_hidden_layers', 32);
   return {
     modelType: d.modelType,
     vocabSize: r.int('vocab_size', d.vocabSize),
     hiddenSize,
-    numLayers: r.int('num_hidden_layers', 32),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     maxPositions: r.int('max_position_embeddings', d.maxPositions),
     intermediateSize: r.int('intermediate_size', 11008),
     rmsNormEps: r.number('rms_norm_eps', d.rmsNormEps),
-    ropeTheta: r.number('rope_theta', d.ropeTheta),
-    ropeScaling: ropeScaling(raw.rope_scaling, d.modelType),
+    ...readRope(raw, d.modelType, d.ropeTheta),
     qkvBias: d.qkvBiasAlways ? true : attentionBias,
     oBias: d.qkvBiasAlways ? false : attentionBias,
     mlpBias: r.bool('mlp_bias', false),
@@ -129,34 +135,13 @@ export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamil
     bosTokenId: r.tokenIds('bos_token_id') as number | null,
     eosTokenId: r.tokenIds('eos_token_id'),
     padTokenId: typeof pad === 'number' ? pad : null,
+    slidingWindows: slidingWindows(raw, numLayers, d, `${d.modelType} config.json`),
   };
 }
 
-/**
- * RoPE inverse frequencies θ_i = theta^(−2i/D), with rope_scaling applied as transformers'
- * `_compute_llama3_parameters` does: long wavelengths slowed by `factor`, short ones kept,
- * the band between interpolated smoothly.
- */
+/** RoPE inverse frequencies of a LLaMA-layout config (rotary over the whole head). */
 export function ropeInverseFrequencies(cfg: LlamaConfig): Float32Array {
-  const D = cfg.headDim;
-  const out = new Float32Array(D / 2);
-  const s = cfg.ropeScaling;
-  for (let i = 0; i < D / 2; i++) {
-    let f = 1 / Math.pow(cfg.ropeTheta, (2 * i) / D);
-    if (s.type === 'linear') f /= s.factor;
-    else if (s.type === 'llama3') {
-      const wavelen = (2 * Math.PI) / f;
-      const lowFreqWavelen = s.originalMaxPositions / s.lowFreqFactor;
-      const highFreqWavelen = s.originalMaxPositions / s.highFreqFactor;
-      if (wavelen > lowFreqWavelen) f /= s.factor;
-      else if (wavelen >= highFreqWavelen) {
-        const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-        f = (1 - smooth) * (f / s.factor) + smooth * f;
-      }
-    }
-    out[i] = f;
-  }
-  return out;
+  return inverseFrequencies(cfg.ropeTheta, cfg.ropeScaling, cfg.headDim);
 }
 
 export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
@@ -207,7 +192,7 @@ export function initLlama(cfg: LlamaConfig, rng: Random) {
 type Param = (name: string) => Value;
 const maybe = (param: Param, name: string, present: boolean) => (present ? param(name) : undefined);
 
-function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: DecoderInputs, rope: RotaryTables, param: Param) {
+function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: DecoderInputs, bias: Value, rope: RotaryTables, param: Param) {
   const P = `/model/layers.${i}/self_attn`;
   const n = `model.layers.${i}.self_attn`;
   const proj = (name: string, bias: boolean) => linear(g, `${P}/${name}`, x, param(`${n}.${name}.weight`), maybe(param, `${n}.${name}.bias`, bias));
@@ -217,7 +202,7 @@ function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: Deco
   const v = splitHeads(g, `${P}/v`, proj('v_proj', cfg.qkvBias), Hkv, D);
   const key = appendCache(g, `${P}/present_key/Concat`, io.past[i].key, k);
   const value = appendCache(g, `${P}/present_value/Concat`, io.past[i].value, v);
-  const ctx = attention(g, P, q, key, value, io.attentionBias, cfg);
+  const ctx = attention(g, P, q, key, value, bias, cfg);
   const out = linear(g, `${P}/o_proj`, ctx, param(`${n}.o_proj.weight`), maybe(param, `${n}.o_proj.bias`, cfg.oBias));
   return { out, key, value };
 }
@@ -239,12 +224,18 @@ export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, opti
   const embed = param('model.embed_tokens.weight');
   let h = op.gather(g, '/model/embed_tokens/Gather', embed, io.inputIds);
   const rope = rotaryTables(g, '/model/rotary_emb', io.positionIds, ropeInverseFrequencies(cfg));
+  const windowBiases = new Map<number, Value>();
+  const biasFor = (window: number | null) => {
+    if (window === null) return io.attentionBias;
+    if (!windowBiases.has(window)) windowBiases.set(window, attentionBias(g, `/model/sliding_mask_${window}`, io.inputIds, io.attentionMask, window));
+    return windowBiases.get(window)!;
+  };
   const present: DecoderOutputs['present'] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `/model/layers.${i}`;
     const n = `model.layers.${i}`;
     const a = rmsNorm(g, `${L}/input_layernorm`, h, param(`${n}.input_layernorm.weight`), cfg.rmsNormEps);
-    const attn = selfAttention(g, i, cfg, a, io, rope, param);
+    const attn = selfAttention(g, i, cfg, a, io, biasFor(cfg.slidingWindows[i]), rope, param);
     h = op.add(g, `${L}/self_attn/residual/Add`, h, attn.out);
     const m = rmsNorm(g, `${L}/post_attention_layernorm`, h, param(`${n}.post_attention_layernorm.weight`), cfg.rmsNormEps);
     h = op.add(g, `${L}/mlp/residual/Add`, h, mlp(g, i, cfg, m, param));
@@ -271,7 +262,7 @@ export function llamaReference(cfg: LlamaConfig, w: Weights, ids: number[]): Flo
     const q = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.q_proj', C, H * D), H, D, t, invFreq));
     const k = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.k_proj', C, Hkv * D), Hkv, D, t, invFreq));
     const v = normed.map((x) => lin(x, 'self_attn.v_proj', C, Hkv * D));
-    const ctx = ref.causalAttention(q, k, v, H, Hkv, D);
+    const ctx = ref.causalAttention(q, k, v, H, Hkv, D, { window: cfg.slidingWindows[i] });
     hs = hs.map((h, t) => {
       const a = lin(ctx[t], 'self_attn.o_proj', H * D, C);
       const h1 = h.map((x, c) => x + a[c]);

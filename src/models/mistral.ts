@@ -1,8 +1,7 @@
 /**
- * Mistral (model_type "mistral"): the LLaMA architecture with other config defaults.
- * Its sliding-window attention (sliding_window, 4096 in v0.1) only differs from full causal
- * attention past that many tokens; we attend to the whole context, which matches for
- * sequences up to the window.
+ * Mistral (model_type "mistral"): the LLaMA architecture with other config defaults and
+ * sliding-window attention on every layer when sliding_window is set (4096 in v0.1, null in
+ * later versions).
  */
 import { llamaFamily } from './llama.js';
 
@@ -15,4 +14,5 @@ export const mistral = llamaFamily({
   rmsNormEps: 1e-6,
   ropeTheta: 10000,
   tieWordEmbeddings: false,
+  legacySliding: () => true,
 });

@@ -29,9 +29,14 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rope_theta: 1000000,
     tie_word_embeddings: true,
   },
-  'mistral (head_dim override)': {
+  'mistral (head_dim override, sliding window 4)': {
     model_type: 'mistral', vocab_size: 59, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64,
+    num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64, sliding_window: 4,
+  },
+  'qwen2 (layer_types: full then sliding 3)': {
+    model_type: 'qwen2', vocab_size: 45, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, sliding_window: 3,
+    layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
 };
 

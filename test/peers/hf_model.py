@@ -1,0 +1,54 @@
+"""Hugging Face transformers as the reference for our architectures (used by the parity tests).
+
+  python3 hf_model.py make <out_dir> <json>
+      json: {"model_type": ..., "config": {...overrides}, "seed": int, "noise": float,
+             "prompts": [[ids], ...], "new_tokens": int}
+      Builds AutoModelForCausalLM.from_config (eager attention), adds N(0, noise) to every
+      parameter so that no path is trivially zero, saves it with save_pretrained (safetensors)
+      and writes <out_dir>/reference.json: per prompt the logits of every position and the
+      greedy continuation.
+  python3 hf_model.py logits <model_dir> <json>
+      Loads a directory (ours) and prints the same reference JSON to stdout, without saving.
+"""
+import json
+import sys
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+
+
+def reference(model, prompts, new_tokens):
+    out = {"logits": [], "greedy": []}
+    with torch.no_grad():
+        for ids in prompts:
+            x = torch.tensor([ids], dtype=torch.long)
+            out["logits"].append(model(x).logits[0].float().flatten().tolist())
+            gen = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=new_tokens, do_sample=False,
+                                 min_new_tokens=new_tokens, pad_token_id=0, eos_token_id=None)
+            out["greedy"].append(gen[0, len(ids):].tolist())
+    return out
+
+
+def main():
+    cmd, path, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    torch.manual_seed(spec.get("seed", 0))
+    torch.set_num_threads(1)
+    if cmd == "make":
+        cfg = AutoConfig.for_model(spec["model_type"], **spec["config"])
+        model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", torch_dtype=torch.float32).eval()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p) * spec.get("noise", 0.1))
+        model.save_pretrained(path, safe_serialization=True)
+        ref = reference(model, spec["prompts"], spec["new_tokens"])
+        with open(f"{path}/reference.json", "w") as f:
+            json.dump(ref, f)
+    elif cmd == "logits":
+        model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32).eval()
+        json.dump(reference(model, spec["prompts"], spec["new_tokens"]), sys.stdout)
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
