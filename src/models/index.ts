@@ -9,8 +9,21 @@ import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
+// group A imports
+// group B imports
+// group C imports
+// group D imports
 
-const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, llama, mistral, qwen2];
+const ARCHITECTURES: readonly Architecture<any>[] = [
+  gpt2,
+  llama,
+  mistral,
+  qwen2,
+  // group A
+  // group B
+  // group C
+  // group D
+];
 
 /** Every model_type we can build, in registry order. */
 export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.map((a) => a.modelType);

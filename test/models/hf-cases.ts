@@ -28,6 +28,10 @@ export const HF_CASES: Record<string, HfCase> = {
       num_key_value_heads: 2, use_sliding_window: true, sliding_window: 4, max_window_layers: 1, rope_theta: 1e6,
     },
   },
+  // group A
+  // group B
+  // group C
+  // group D
 };
 
 /** Prompts longer than every sliding window above, and one short one. */

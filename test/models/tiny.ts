@@ -38,6 +38,10 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, sliding_window: 3,
     layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
+  // group A
+  // group B
+  // group C
+  // group D
 };
 
 /** A tiny model with weights drawn larger than the init scheme (std 0.2, biases and norms jittered), so every path matters. */
