@@ -94,7 +94,7 @@ function tokenizerMetadata(dir: string, cfg: DecoderConfig, spec: GgufSpec): Map
 function hyperparameters(spec: GgufSpec, cfg: DecoderConfig): [string, GgufValue][] {
   const u32 = (value: number): GgufValue => ({ type: 'u32', value });
   const kv: [string, GgufValue][] = [
-    ['context_length', u32(cfg.maxPositions)],
+    ['context_length', u32(spec.contextLength?.(cfg) ?? cfg.maxPositions)],
     ['embedding_length', u32(cfg.hiddenSize)],
     ['block_count', u32(cfg.numLayers)],
     ['attention.head_count', u32(cfg.numHeads)],

@@ -126,6 +126,12 @@ export interface GgufSpec<C extends DecoderConfig = DecoderConfig> {
   arch: string;
   /** Hugging Face name → GGUF tensor name, first match wins. */
   tensorNames: readonly [RegExp, string][];
+  /**
+   * The context llama.cpp may use (`<arch>.context_length`) when it is less than the config's
+   * positions: e.g. a sliding window that llama.cpp's graph for this arch does not apply, so
+   * that within the stated context it computes exactly our model.
+   */
+  contextLength?(cfg: C): number;
   /** `<arch>.…` keys beyond context/embedding length, block and head count; UserError for what GGUF cannot say. */
   hyperparameters(cfg: C): [string, GgufValue][];
   /** The row order llama.cpp's rope needs for this tensor (q/k of NORM-rope families), or null. */

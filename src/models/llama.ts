@@ -323,6 +323,14 @@ export function llamaGgufHyperparameters(l: LlamaConfig): [string, GgufValue][] 
   return kv;
 }
 
+/**
+ * llama.cpp's llama and qwen2 graphs attend to the whole context: a model with sliding windows
+ * is the same model there only up to its smallest window, so that is the context it states.
+ */
+export function windowedContext(cfg: LlamaConfig): number {
+  return Math.min(cfg.maxPositions, ...cfg.slidingWindows.map((w) => w ?? Infinity));
+}
+
 /** Older LLaMA-family checkpoints store RoPE's inverse frequencies; they follow from the config. */
 export function dropRotaryBuffers(weights: Weights): Weights {
   for (const name of [...weights.keys()]) if (name.endsWith('.rotary_emb.inv_freq')) weights.delete(name);
@@ -357,6 +365,7 @@ export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaCo
       tokenizerPre: 'default',
       tensorNames: LLAMA_GGUF_NAMES,
       hyperparameters: llamaGgufHyperparameters,
+      contextLength: windowedContext,
       rowOrder: (p, cfg) => {
         if (!permuteQK) return null;
         if (/self_attn\.q_proj\./.test(p.name)) return ropeRowOrder(cfg.numHeads, cfg.headDim);

@@ -97,3 +97,16 @@ describe('exportGguf (llama)', () => {
     expect(g.tensors.find((t) => t.name === 'token_embd.weight')!.type).toBe(GGML_TYPE.F32);
   });
 });
+
+describe('exportGguf of a model with sliding windows', () => {
+  it('states its smallest window as the context, where llama.cpp computes the same model', () => {
+    const raw = { ...TINY_LLAMA, vocab_size: 40, model_type: 'mistral', sliding_window: 6, max_position_embeddings: 64 };
+    const { arch, cfg } = resolveArchitecture(raw);
+    const file = path.join(tmp(), 'w.gguf');
+    exportGguf(file, { dir: tmp(), arch, cfg, weights: arch.init(cfg, new Random(1)), quantized: new Map(), half: false, name: 'w' }, arch.parameters(cfg));
+    expect(readGguf(fs.readFileSync(file)).metadata.get('llama.context_length')).toBe(6);
+    const full = resolveArchitecture({ ...raw, sliding_window: null });
+    exportGguf(file, { dir: tmp(), arch, cfg: full.cfg, weights: arch.init(full.cfg, new Random(1)), quantized: new Map(), half: false, name: 'w' }, arch.parameters(full.cfg));
+    expect(readGguf(fs.readFileSync(file)).metadata.get('llama.context_length')).toBe(64);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * llama.cpp for the tests: node-llama-cpp with its prebuilt CPU binary, installed on first use
+ * into a cache outside the project (never a dependency of a user's `npm ci`; scripts off, so no
+ * CUDA or Vulkan download), and run in a child process that greedy-decodes token ids.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const VERSION = '3.22.1';
+const dir = process.env.SMOLBOX_PEERS_DIR ?? path.join(os.homedir(), '.cache', 'smolbox', 'test-peers');
+
+const RUNNER = `
+import { getLlama } from 'node-llama-cpp';
+const jobs = JSON.parse(process.argv[2]);
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+const results = [];
+for (const job of jobs) {
+  const model = await llama.loadModel({ modelPath: job.file });
+  const ctx = await model.createContext({ contextSize: 128, sequences: 1, threads: 1 });
+  const out = [];
+  for await (const t of ctx.getSequence().evaluate(job.ids, { temperature: 0 })) {
+    out.push(t);
+    if (out.length >= job.n) break;
+  }
+  results.push(out);
+  await ctx.dispose();
+  await model.dispose();
+}
+console.log(JSON.stringify(results));
+`;
+
+/** Installs node-llama-cpp once; the reason it cannot, or null when ready. */
+export function ensureLlamaCpp(): string | null {
+  const marker = path.join(dir, 'node_modules', '@node-llama-cpp', 'linux-x64', 'package.json');
+  if (!fs.existsSync(marker)) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return 'llama.cpp prebuilt binary is for linux-x64 only';
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"smolbox-test-peers","private":true,"type":"module"}');
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=optional', `node-llama-cpp@${VERSION}`, `@node-llama-cpp/linux-x64@${VERSION}`], {
+      cwd: dir, encoding: 'utf8', timeout: 300_000,
+    });
+    if (r.status !== 0 || !fs.existsSync(marker)) return `npm could not install node-llama-cpp into ${dir}: ${(r.stderr || '').trim().split('\n').at(-1)}`;
+  }
+  fs.writeFileSync(path.join(dir, 'greedy.mjs'), RUNNER);
+  return null;
+}
+
+/** llama.cpp's greedy continuation of `ids` for each GGUF file, `n` tokens each. */
+export function llamaCppGreedy(jobs: { file: string; ids: number[]; n: number }[]): number[][] {
+  const r = spawnSync(process.execPath, [path.join(dir, 'greedy.mjs'), JSON.stringify(jobs)], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`llama.cpp failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as number[][];
+}
