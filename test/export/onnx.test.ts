@@ -26,7 +26,7 @@ describe('useMatMulNBits', () => {
     const nbits = g.nodes.filter((n) => n.opType === 'MatMulNBits');
     expect(nbits).toHaveLength(14);
     expect(nbits[0]).toMatchObject({ domain: 'com.microsoft', name: '/model/layers.0/self_attn/q_proj/MatMulNBits' });
-    expect(nbits[0].attrs).toEqual({ K: { type: 'int', value: 32 }, N: { type: 'int', value: 32 }, bits: { type: 'int', value: 4 }, block_size: { type: 'int', value: 32 } });
+    expect(nbits[0].attrs).toEqual({ K: { type: 'int', value: 32 }, N: { type: 'int', value: 32 }, bits: { type: 'int', value: 4 }, block_size: { type: 'int', value: 32 }, accuracy_level: { type: 'int', value: 4 } });
     expect(g.nodes.filter((n) => n.opType === 'Transpose').length).toBe(before - 14);
     expect(g.params.has('model.layers.0.self_attn.q_proj.weight')).toBe(false);
     expect(g.params.has('lm_head.weight')).toBe(true);
