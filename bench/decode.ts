@@ -18,6 +18,7 @@ import * as op from '../src/graph/ops.js';
 import { buildDecoderGraph } from '../src/models/architecture.js';
 import { gpt2, type Gpt2Config } from '../src/models/gpt2.js';
 import { DecoderSession } from '../src/runtime/session.js';
+import { gemvBytesPerSecond } from './gemv.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,26 +38,6 @@ function bytesPerToken(): number {
     .parameters(cfg)
     .filter((p) => p.name.endsWith('.weight') && p.shape.length === 2 && !p.name.includes('wpe'))
     .reduce((n, p) => n + p.shape[0] * p.shape[1] * 4, 0);
-}
-
-/** GEMV [1, K] @ [K, N] with B an initializer of `bytes` bytes: the memory-streaming ceiling. */
-async function gemvBytesPerSecond(bytes: number): Promise<number> {
-  const K = 768;
-  const N = Math.round(bytes / 4 / K);
-  const g = new Graph();
-  const x = g.input('x', 'float32', [1, K]);
-  const w = g.param('w', [K, N]);
-  g.output(op.matMul(g, '/MatMul', x, w), 'y');
-  const data = new Random(1).fillNormal(new Float32Array(K * N), 0, 0.02);
-  const session = await ort.InferenceSession.create(writeOnnx(g, { weights: new Map([['w', { shape: [K, N], data }]]) }), sessionOptions);
-  const feeds = { x: new ort.Tensor('float32', new Float32Array(K).fill(0.5), [1, K]) };
-  for (let i = 0; i < 5; i++) await session.run(feeds);
-  const runs = 40;
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) await session.run(feeds);
-  const seconds = (performance.now() - t0) / 1000;
-  await session.release();
-  return (K * N * 4 * runs) / seconds;
 }
 
 /** Greedy decode of NEW_TOKENS after the prompt; returns tokens/s of the decode steps alone. */
@@ -112,7 +93,7 @@ async function decodeWithWeightsAsInputs(weights: Map<string, { shape: number[];
 
 async function main(): Promise<void> {
   const perToken = bytesPerToken();
-  const gemv = await gemvBytesPerSecond(perToken);
+  const gemv = await gemvBytesPerSecond(perToken, THREADS);
   console.log(JSON.stringify({ bench: 'decode', measurement: 'gemv', bytes: perToken, bytes_per_s: Math.round(gemv), threads: THREADS }));
 
   const weights = gpt2.init(cfg, new Random(0));

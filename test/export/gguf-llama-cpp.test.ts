@@ -14,7 +14,7 @@ import { architectureFor, resolveArchitecture, SUPPORTED_MODEL_TYPES } from '../
 import { argmax } from '../../src/runtime/sampling.js';
 import { DecoderSession } from '../../src/runtime/session.js';
 import { TINY_CONFIGS } from '../models/tiny.js';
-import { ensureLlamaCpp, llamaCppGreedy } from '../peers/llama-cpp.js';
+import { ensureLlamaCpp, llamaCppGreedy } from '../../bench/peers/llama-cpp.js';
 import { run, writeTinyModel } from '../tools/fixtures.js';
 
 const families = SUPPORTED_MODEL_TYPES.filter((t) => architectureFor({ model_type: t }).gguf);

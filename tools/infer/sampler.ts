@@ -46,8 +46,10 @@ export default defineTool({
     const tail = decoder.flush();
     if (tail && !ctx.json) ctx.emit.token(tail);
     const text = tokenizer.decode(gen.generatedIds, { skipSpecialTokens: true });
+    // The prompt runs as one batched pass: its rate is how fast a long prompt is read.
+    const prefillTokensPerS = gen.prefillS > 0 ? promptIds.length / gen.prefillS : 0;
     return {
-      metrics: { tokens_per_s: round(gen.tokensPerS), new_tokens: gen.generatedIds.length },
+      metrics: { tokens_per_s: round(gen.tokensPerS), prefill_tokens_per_s: round(prefillTokensPerS), new_tokens: gen.generatedIds.length },
       message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${gen.stopReason === 'eos' ? 'stopped at EOS' : gen.stopReason === 'positions' ? 'reached the model\'s last position' : 'max_new_tokens reached'})`,
       data: { prompt_ids: promptIds, generated_ids: gen.generatedIds, text, tokens_per_s: gen.tokensPerS, stop_reason: gen.stopReason },
     };
