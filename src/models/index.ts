@@ -12,6 +12,7 @@ import { qwen2 } from './qwen2.js';
 // group A imports
 // group B imports
 // group C imports
+import { gemma } from './gemma.js';
 // group D imports
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
@@ -22,6 +23,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group A
   // group B
   // group C
+  gemma,
   // group D
 ];
 

@@ -31,6 +31,13 @@ export const HF_CASES: Record<string, HfCase> = {
   // group A
   // group B
   // group C
+  gemma: {
+    model_type: 'gemma',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 16, attention_bias: true, hidden_act: 'gelu',
+    },
+  },
   // group D
 };
 

@@ -41,6 +41,10 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   // group A
   // group B
   // group C
+  'gemma (GQA, head_dim 16 ≠ hidden/heads, attention biases, untied)': {
+    model_type: 'gemma', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64, attention_bias: true, tie_word_embeddings: false,
+  },
   // group D
 };
 
