@@ -13,6 +13,7 @@ import { qwen2 } from './qwen2.js';
 // group B imports
 // group C imports
 import { gemma } from './gemma.js';
+import { gemma2 } from './gemma2.js';
 // group D imports
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
@@ -24,6 +25,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group B
   // group C
   gemma,
+  gemma2,
   // group D
 ];
 

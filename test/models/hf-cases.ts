@@ -38,6 +38,14 @@ export const HF_CASES: Record<string, HfCase> = {
       head_dim: 16, attention_bias: true, hidden_act: 'gelu',
     },
   },
+  gemma2: {
+    model_type: 'gemma2',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 3, num_attention_heads: 4,
+      num_key_value_heads: 1, head_dim: 16, sliding_window: 4, query_pre_attn_scalar: 12, attn_logit_softcapping: 5.5,
+      final_logit_softcapping: 3.5, rope_theta: 5e4,
+    },
+  },
   // group D
 };
 

@@ -45,6 +45,11 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     model_type: 'gemma', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64, attention_bias: true, tie_word_embeddings: false,
   },
+  'gemma2 (sandwich norms, soft-caps, alternating window 3, query_pre_attn_scalar)': {
+    model_type: 'gemma2', vocab_size: 63, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 3, num_attention_heads: 4,
+    num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 64, sliding_window: 3, query_pre_attn_scalar: 12,
+    attn_logit_softcapping: 2.5, final_logit_softcapping: 3,
+  },
   // group D
 };
 
