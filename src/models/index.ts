@@ -14,6 +14,7 @@ import { qwen2 } from './qwen2.js';
 // group C imports
 import { gemma } from './gemma.js';
 import { gemma2 } from './gemma2.js';
+import { gemma3_text } from './gemma3_text.js';
 // group D imports
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
@@ -26,6 +27,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group C
   gemma,
   gemma2,
+  gemma3_text,
   // group D
 ];
 
