@@ -112,11 +112,14 @@ export function ggufTensors(src: GgufSource, params: ParamSpec[]): GgufTensor[] 
     const order = spec.rowOrder?.(p, src.cfg) ?? null;
     const q = src.quantized.get(p.name);
     const ggufName = ggufTensorName(spec, p.name);
+    const shift = spec.valueShift?.(p) ?? 0;
     if (q) {
+      if (shift !== 0) throw new Error(`${p.name}: a shifted tensor cannot be written from quantized blocks`);
       out.push({ name: ggufName, shape: [q.n, q.k], type: q.bits === 8 ? 'Q8_0' : 'Q4_0', data: toGgufBlocks(q, order ?? undefined) });
       continue;
     }
-    const oriented = isInOut(p) ? transposed(t) : t;
+    const shifted = shift !== 0 ? { shape: t.shape, data: t.data.map((v) => v + shift) } : t;
+    const oriented = isInOut(p) ? transposed(shifted) : shifted;
     const type: GgmlType = src.half && oriented.shape.length === 2 ? 'F16' : 'F32';
     out.push({ name: ggufName, shape: oriented.shape, type, data: floatBytes(rowsOf(oriented, order), type) });
   }

@@ -152,6 +152,20 @@ export function rmsNorm(g: Graph, prefix: string, x: Value, weight: Value, epsil
   return op.mul(g, `${prefix}/Mul`, op.div(g, `${prefix}/Div`, x, std), weight);
 }
 
+/**
+ * Gemma's RMSNorm, x / √(mean(x²) + ε) · (1 + γ): the stored γ is an offset from 1 (zeros at
+ * init), so the scale is 1 + γ, added in float32 as transformers does before the product.
+ */
+export function rmsNormOnePlus(g: Graph, prefix: string, x: Value, weight: Value, epsilon: number): Value {
+  return rmsNorm(g, prefix, x, op.add(g, `${prefix}/scale/Add`, weight, g.float32(1)), epsilon);
+}
+
+/** Soft-capping, cap · tanh(x / cap): Gemma 2's final logits (the scores use attention's `softcap`). */
+export function softcap(g: Graph, prefix: string, x: Value, cap: number): Value {
+  const t = op.tanh(g, `${prefix}/Tanh`, op.mul(g, `${prefix}/Div`, x, g.float32(1 / cap)));
+  return op.mul(g, `${prefix}/Mul`, t, g.float32(cap));
+}
+
 /** RoPE tables shared by every layer: cos and sin with the rotate-half sign folded in, [B,1,S,D]. */
 export interface RotaryTables {
   cos: Value;

@@ -136,6 +136,11 @@ export interface GgufSpec<C extends DecoderConfig = DecoderConfig> {
   hyperparameters(cfg: C): [string, GgufValue][];
   /** The row order llama.cpp's rope needs for this tensor (q/k of NORM-rope families), or null. */
   rowOrder?(p: ParamSpec, cfg: C): Int32Array | null;
+  /**
+   * A constant llama.cpp's converter adds to this tensor's values, or 0: Gemma's norms store
+   * γ for a scale of 1 + γ, GGUF stores the scale itself.
+   */
+  valueShift?(p: ParamSpec): number;
   /** tokenizer.ggml.pre for a byte-level BPE vocabulary. */
   tokenizerPre: string;
   /** llama.cpp's graph for this arch reads output.weight even when the head is tied. */

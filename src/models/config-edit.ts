@@ -69,8 +69,11 @@ export function reshapeConfig(raw: Record<string, unknown>, overrides: ConfigOve
   else if (overrides.hiddenSize != null && overrides.hiddenSize !== cur.hiddenSize) {
     out[keys.inner] = arch.reshape.intermediateFor(hidden);
   }
-  // An explicit head_dim no longer fits once the width or head count changes.
-  if ((overrides.hiddenSize != null || overrides.numHeads != null) && 'head_dim' in out) delete out.head_dim;
+  // An explicit head_dim no longer fits once the width or head count changes; it follows them,
+  // written rather than dropped, since some families (Gemma) default it to a constant.
+  if ((overrides.hiddenSize != null || overrides.numHeads != null) && 'head_dim' in out) out.head_dim = hidden / heads;
+  // Nor does a layer_types list fit another depth: the family's default pattern applies.
+  if (overrides.numLayers != null && Array.isArray(out.layer_types) && out.layer_types.length !== overrides.numLayers) delete out.layer_types;
   resolveArchitecture(out); // the result must be a config we can build
   return out;
 }

@@ -12,6 +12,9 @@ import { qwen2 } from './qwen2.js';
 // group A imports
 // group B imports
 // group C imports
+import { gemma } from './gemma.js';
+import { gemma2 } from './gemma2.js';
+import { gemma3_text } from './gemma3_text.js';
 // group D imports
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
@@ -22,6 +25,9 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group A
   // group B
   // group C
+  gemma,
+  gemma2,
+  gemma3_text,
   // group D
 ];
 

@@ -57,6 +57,19 @@ export function rmsNorm(x: Vec, gamma: Float32Array, eps: number): Vec {
   return x.map((v, i) => v * r * gamma[i]);
 }
 
+/** Gemma's RMSNorm: the scale is 1 + γ (γ stored as an offset from 1). */
+export function rmsNormOnePlus(x: Vec, gamma: Float32Array, eps: number): Vec {
+  let ms = 0;
+  for (let i = 0; i < x.length; i++) ms += x[i] * x[i];
+  const r = 1 / Math.sqrt(ms / x.length + eps);
+  return x.map((v, i) => v * r * (1 + gamma[i]));
+}
+
+/** Soft-capping cap · tanh(v / cap) of every value (Gemma 2's final logits). */
+export function softcap(x: Float32Array, cap: number): Float32Array {
+  return x.map((v) => cap * Math.tanh(v / cap));
+}
+
 export const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 /** erf by Abramowitz–Stegun 7.1.26 is too coarse for 1e-4 checks; use the series/continued fraction. */

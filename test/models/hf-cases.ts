@@ -31,6 +31,30 @@ export const HF_CASES: Record<string, HfCase> = {
   // group A
   // group B
   // group C
+  gemma: {
+    model_type: 'gemma',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 16, attention_bias: true, hidden_act: 'gelu',
+    },
+  },
+  gemma2: {
+    model_type: 'gemma2',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 3, num_attention_heads: 4,
+      num_key_value_heads: 1, head_dim: 16, sliding_window: 4, query_pre_attn_scalar: 12, attn_logit_softcapping: 5.5,
+      final_logit_softcapping: 3.5, rope_theta: 5e4,
+    },
+  },
+  gemma3_text: {
+    model_type: 'gemma3_text',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 16, attention_bias: true, sliding_window: 3, sliding_window_pattern: 3, query_pre_attn_scalar: 20,
+      rope_theta: 5e5, rope_local_base_freq: 2e4, rope_scaling: { rope_type: 'linear', factor: 4 },
+      final_logit_softcapping: 4.5, attn_logit_softcapping: 2.5,
+    },
+  },
   // group D
 };
 

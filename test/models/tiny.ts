@@ -41,6 +41,23 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   // group A
   // group B
   // group C
+  'gemma (GQA, head_dim 16 ≠ hidden/heads, attention biases, untied)': {
+    model_type: 'gemma', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64, attention_bias: true, tie_word_embeddings: false,
+  },
+  'gemma2 (sandwich norms, soft-caps, alternating window 3, query_pre_attn_scalar)': {
+    model_type: 'gemma2', vocab_size: 63, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 3, num_attention_heads: 4,
+    num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 64, sliding_window: 3, query_pre_attn_scalar: 12,
+    attn_logit_softcapping: 2.5, final_logit_softcapping: 3,
+  },
+  'gemma3_text (q/k norms, 2:1 local/global, two rope bases, linear global rope, exact gelu)': {
+    model_type: 'gemma3_text', vocab_size: 49, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 3, num_attention_heads: 2,
+    num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 64, sliding_window: 4, query_pre_attn_scalar: 20,
+    hidden_activation: 'gelu', final_logit_softcapping: 4, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'],
+    rope_parameters: {
+      full_attention: { rope_type: 'linear', factor: 4, rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 },
+    },
+  },
   // group D
 };
 
