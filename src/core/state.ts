@@ -5,9 +5,9 @@
  * two processes never lose each other's update. Keys we do not know (written by the Python
  * smolbox or a later version) are carried through every rewrite.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
 import { withLock } from './lock.js';
 import { STATE_KEYS, type StateKey, UserError } from './tool.js';
 
@@ -101,15 +101,7 @@ export function readState(cwd: string): SmolboxState | null {
 
 /** Writes state.json atomically: a reader sees the old file or the new one, never half. */
 function writeState(cwd: string, state: SmolboxState): void {
-  const file = statePath(cwd);
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, formatState(state));
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(statePath(cwd), formatState(state));
 }
 
 /** Runs `fn` under the state lock, creating `.smolbox/` first. */
