@@ -20,6 +20,7 @@ import { type LoadedTool, loadTool } from '../core/registry.js';
 import { resolvePathArgs } from '../core/resolve.js';
 import { nextState, readState, type SmolboxState, updateState } from '../core/state.js';
 import { type ToolContext, UserError } from '../core/tool.js';
+import { checkReplaceable } from '../models/owned-dir.js';
 
 export interface RunToolOptions {
   /** The directory holding (or to hold) `.smolbox/`. */
@@ -95,7 +96,10 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
     if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);
   }
   const created: string[] = [];
-  for (const [, dir] of outputDirs(tool, values, opts.cwd)) {
+  for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+    // A model output replaces what is there: refuse a directory smolbox does not own now,
+    // not after minutes of work (writeCheckpoint checks again when it writes).
+    if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true });
       created.push(dir);
