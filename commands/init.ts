@@ -4,8 +4,8 @@
  * `smox init` and replays from a clean directory.
  */
 import { defineCommand } from '../src/core/command.js';
-import { appendHistoryLocked } from '../src/core/history.js';
-import { initState, readState, stateDir } from '../src/core/state.js';
+import { recordInit } from '../src/core/history.js';
+import { readState, stateDir } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
 
 export default defineCommand({
@@ -20,12 +20,9 @@ export default defineCommand({
     } catch {
       // A corrupt state is exactly what init is for.
     }
-    const state = await initState(ctx.cwd, (after) =>
-      appendHistoryLocked(ctx.cwd, {
-        time: new Date(started).toISOString(), kind: 'command', name: 'init', args: {}, status: 'ok',
-        duration_ms: Date.now() - started, state_before: before, state_after: after,
-      }),
-    );
+    const state = await recordInit(ctx.cwd, {
+      time: new Date(started).toISOString(), kind: 'command', name: 'init', args: {}, status: 'ok', duration_ms: Date.now() - started,
+    }, before);
     ctx.out(ctx.json ? JSON.stringify({ type: 'result', state }) : `initialised ${stateDir(ctx.cwd)}`);
     return 0;
   },

@@ -4,14 +4,20 @@
  * the same file; readHistory turns those into records too, so `smox history` in a directory
  * it made shows them instead of failing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { changeStateLocked, type SmolboxState, stateDir, withStateLock } from './state.js';
+import { appendLine, HISTORY_FILE } from './journal.js';
+import { changeStateLocked, initState, type SmolboxState, stateDir, withStateLock } from './state.js';
 import { STATE_KEYS } from './tool.js';
 
 /** One step as recorded: enough to show it, to audit it and to replay it. */
 export interface HistoryRecord {
+  /**
+   * Set on a step that changed the state (a committed step): state_after carries it as
+   * `history_id`, written to state.json after this record (journal.ts explains why).
+   */
+  id?: string;
   /** ISO-8601 time the step started. */
   time: string;
   kind: 'tool' | 'command';
@@ -35,27 +41,77 @@ export interface HistoryRecord {
 /** The name given to state snapshots the Python smolbox wrote into the history. */
 export const PYTHON_SNAPSHOT = 'python-state';
 
-export const HISTORY_FILE = 'state_history.jsonl';
+export { HISTORY_FILE };
 
 export function historyPath(cwd: string): string {
   return path.join(stateDir(cwd), HISTORY_FILE);
 }
 
-/** Appends one line without taking the lock: for callers that already hold it. */
-export function appendHistoryLocked(cwd: string, record: HistoryRecord): void {
-  // One write of one line: O_APPEND keeps concurrent appends whole even without the lock.
-  fs.appendFileSync(historyPath(cwd), `${JSON.stringify(record)}\n`);
+/** Where a repaired history says so when the caller gives no better place. */
+const toStderr = (message: string) => process.stderr.write(`smox: warning: ${message}\n`);
+
+/** Appends one record as one fsynced line without taking the lock: for callers that already hold it. */
+export function appendHistoryLocked(cwd: string, record: HistoryRecord, warn: (message: string) => void = toStderr): void {
+  appendLine(historyPath(cwd), JSON.stringify(record), warn);
 }
 
-/** Appends one record as one line, under the state lock. */
-export async function appendHistory(cwd: string, record: HistoryRecord): Promise<void> {
-  await withStateLock(cwd, () => appendHistoryLocked(cwd, record));
+/** Appends one record that changes no state (a failed step), under the state lock. */
+export async function appendHistory(cwd: string, record: HistoryRecord, warn?: (message: string) => void): Promise<void> {
+  await withStateLock(cwd, () => appendHistoryLocked(cwd, record, warn));
 }
+
+/** A step's record less what the commit fills in. */
+export type StepRecord = Omit<HistoryRecord, 'id' | 'state_before' | 'state_after'>;
 
 /**
- * A state-changing command as one step: under one lock, applies `change` to the state and
- * appends its record, so the history's order is the order the changes happened in.
+ * The commit of a state-changing step, for callers holding the lock (journal.ts has the
+ * protocol): the record, with a fresh id and the exact state it leads to, is appended and
+ * fsynced before state.json is written with that id, so no crash leaves a state change that
+ * the history (and so export-script) lacks.
  */
+export function commitStepLocked(
+  cwd: string,
+  change: (s: SmolboxState) => SmolboxState,
+  step: (before: SmolboxState) => StepRecord,
+  warn: (message: string) => void = toStderr,
+): HistoryRecord {
+  let record: HistoryRecord | undefined;
+  changeStateLocked(cwd, change, (before, changed) => {
+    const stamped = stamp(step(before), before, changed);
+    record = stamped.record;
+    appendHistoryLocked(cwd, record, warn);
+    return stamped.after;
+  }, warn);
+  return record!;
+}
+
+/** A step made committed: one fresh id, in its record and in the state it leads to. */
+function stamp(step: StepRecord, before: SmolboxState | null, changed: SmolboxState): { record: HistoryRecord; after: SmolboxState } {
+  const id = randomUUID();
+  const after = { ...changed, history_id: id };
+  return { record: { ...step, id, state_before: before, state_after: after }, after };
+}
+
+/** `smox init` as a committed step: `.smolbox/` cleared, then its record, then the fresh state. */
+export async function recordInit(cwd: string, step: StepRecord, before: SmolboxState | null, warn?: (message: string) => void): Promise<SmolboxState> {
+  return initState(cwd, (fresh) => {
+    const { record, after } = stamp(step, before, fresh);
+    appendHistoryLocked(cwd, record, warn);
+    return after;
+  });
+}
+
+/** commitStepLocked under the state lock. */
+export async function commitStep(
+  cwd: string,
+  change: (s: SmolboxState) => SmolboxState,
+  step: (before: SmolboxState) => StepRecord,
+  warn?: (message: string) => void,
+): Promise<HistoryRecord> {
+  return withStateLock(cwd, () => commitStepLocked(cwd, change, step, warn));
+}
+
+/** A state-changing command as one committed step: its change and its record, under one lock. */
 export async function recordCommand(
   cwd: string,
   name: string,
@@ -63,15 +119,9 @@ export async function recordCommand(
   change: (s: SmolboxState) => SmolboxState,
 ): Promise<HistoryRecord> {
   const started = Date.now();
-  return withStateLock(cwd, () => {
-    const { before, after } = changeStateLocked(cwd, change);
-    const record: HistoryRecord = {
-      time: new Date(started).toISOString(), kind: 'command', name, args, status: 'ok',
-      duration_ms: Date.now() - started, state_before: before, state_after: after,
-    };
-    appendHistoryLocked(cwd, record);
-    return record;
-  });
+  return commitStep(cwd, change, () => ({
+    time: new Date(started).toISOString(), kind: 'command', name, args, status: 'ok', duration_ms: Date.now() - started,
+  }));
 }
 
 function isRecord(v: Record<string, unknown>): v is Record<string, unknown> & HistoryRecord {

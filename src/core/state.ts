@@ -5,9 +5,10 @@
  * two processes never lose each other's update. Keys we do not know (written by the Python
  * smolbox or a later version) are carried through every rewrite.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+import { HISTORY_FILE, lastCommitted } from './journal.js';
 import { withLock } from './lock.js';
 import { STATE_KEYS, type StateKey, UserError } from './tool.js';
 
@@ -25,6 +26,11 @@ export interface SmolboxState {
   created_at: string;
   /** ISO-8601 time of the last write. */
   updated_at: string;
+  /**
+   * The id of the history record that made this state (see journal.ts): when the history's last
+   * committed record has another id, a crash came between the two writes and the record wins.
+   */
+  history_id?: string;
 }
 
 export const STATE_FILE = 'state.json';
@@ -80,8 +86,24 @@ function normalise(raw: unknown, file: string): SmolboxState {
   return state as unknown as SmolboxState;
 }
 
-/** The state in `<cwd>/.smolbox/state.json`; null when there is none. */
+/**
+ * The state in `<cwd>/.smolbox/state.json`, caught up with the history's last committed step
+ * when a crash came between writing that step's record and the state (journal.ts); null when
+ * there is neither.
+ */
 export function readState(cwd: string): SmolboxState | null {
+  return readStateRecovering(cwd).state;
+}
+
+/** readState, saying whether the history's last commit was newer than state.json. */
+function readStateRecovering(cwd: string): { state: SmolboxState | null; recovered: boolean } {
+  const state = readStateFile(cwd);
+  const commit = lastCommitted(path.join(stateDir(cwd), HISTORY_FILE));
+  if (!commit || commit.id === state?.history_id) return { state, recovered: false };
+  return { state: normalise(commit.state_after, statePath(cwd)), recovered: true };
+}
+
+function readStateFile(cwd: string): SmolboxState | null {
   const file = statePath(cwd);
   let text: string;
   try {
@@ -99,17 +121,15 @@ export function readState(cwd: string): SmolboxState | null {
   return normalise(raw, file);
 }
 
+/**
+ * Runs under the lock once the new state is known and before it is written; returns the state to
+ * write. history.ts appends the step's record here (the commit point) and stamps its id.
+ */
+export type BeforeWrite = (before: SmolboxState, after: SmolboxState) => SmolboxState;
+
 /** Writes state.json atomically: a reader sees the old file or the new one, never half. */
 function writeState(cwd: string, state: SmolboxState): void {
-  const file = statePath(cwd);
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, formatState(state));
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(statePath(cwd), formatState(state));
 }
 
 /** Runs `fn` under the state lock, creating `.smolbox/` first. */
@@ -146,9 +166,14 @@ export async function updateState(
 export function changeStateLocked(
   cwd: string,
   change: (s: SmolboxState) => SmolboxState,
+  beforeWrite?: BeforeWrite,
+  warn?: (message: string) => void,
 ): { before: SmolboxState; after: SmolboxState } {
-  const before = readState(cwd) ?? freshState();
-  const after = { ...change({ ...before }), updated_at: new Date().toISOString() };
+  const { state, recovered } = readStateRecovering(cwd);
+  if (recovered) warn?.(`${statePath(cwd)} was one step behind its history (a step was interrupted while recording it); caught up with it`);
+  const before = state ?? freshState();
+  const changed = { ...change({ ...before }), updated_at: new Date().toISOString() };
+  const after = beforeWrite ? beforeWrite(before, changed) : changed;
   writeState(cwd, after);
   return { before, after };
 }
@@ -176,15 +201,15 @@ function clearDir(cwd: string): void {
 
 /**
  * `smox init`: clears `.smolbox/` (outputs, history, state) and writes a fresh state, as the
- * Python smolbox does. `after` runs under the same lock, so the caller can write the first
- * history record before any other process sees the new state.
+ * Python smolbox does. `beforeWrite` runs under the same lock before the state is written, so
+ * the caller can commit the first history record (history.ts) before any other process sees it.
  */
-export async function initState(cwd: string, after?: (state: SmolboxState) => void): Promise<SmolboxState> {
+export async function initState(cwd: string, beforeWrite?: (state: SmolboxState) => SmolboxState): Promise<SmolboxState> {
   return withStateLock(cwd, () => {
     clearDir(cwd);
-    const state = freshState();
+    const fresh = freshState();
+    const state = beforeWrite ? beforeWrite(fresh) : fresh;
     writeState(cwd, state);
-    after?.(state);
     return state;
   });
 }

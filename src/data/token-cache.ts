@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 
 const MAGIC = Buffer.from('SMXTOK01', 'latin1');
 const HEADER = MAGIC.length + 4;
@@ -67,8 +68,5 @@ export function writeCachedTokens(dir: string, key: string, ids: Int32Array): vo
   const header = Buffer.alloc(HEADER);
   MAGIC.copy(header);
   header.writeUInt32LE(ids.length, MAGIC.length);
-  const target = entryPath(dir, key);
-  const tmp = `${target}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([header, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)]));
-  fs.renameSync(tmp, target);
+  writeFileAtomic(entryPath(dir, key), Buffer.concat([header, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)]));
 }

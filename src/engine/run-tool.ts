@@ -5,8 +5,8 @@
  *            → make the output directories. Any failure here is a usage error: nothing ran,
  *            the state is untouched and no history line is written.
  *   run:     the tool's run() with a ToolContext, events going to the sink.
- *   record:  success → state changes + next_state under the lock, output hashes, one history
- *            record; failure or cancel → one history record, the state as it was, and a fresh
+ *   record:  success → output hashes, then one commit under the lock: the history record
+ *            (fsynced) and the state changes + next_state it names; failure or cancel → one history record, the state as it was, and a fresh
  *            output directory left empty by the tool removed again.
  */
 import { randomInt } from 'node:crypto';
@@ -14,12 +14,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { emitterFor, type ToolEvent, type ToolResult } from '../core/events.js';
 import { toolHelp } from '../core/help.js';
-import { appendHistory, hashDirectory, type HistoryRecord } from '../core/history.js';
+import { appendHistory, commitStep, hashDirectory, type HistoryRecord } from '../core/history.js';
 import { parseArgs } from '../core/parse-args.js';
 import { type LoadedTool, loadTool } from '../core/registry.js';
 import { resolvePathArgs } from '../core/resolve.js';
-import { nextState, readState, type SmolboxState, updateState } from '../core/state.js';
+import { nextState, readState, type SmolboxState } from '../core/state.js';
 import { type ToolContext, UserError } from '../core/tool.js';
+import { checkReplaceable } from '../models/owned-dir.js';
 
 export interface RunToolOptions {
   /** The directory holding (or to hold) `.smolbox/`. */
@@ -95,7 +96,10 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
     if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);
   }
   const created: string[] = [];
-  for (const [, dir] of outputDirs(tool, values, opts.cwd)) {
+  for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+    // A model output replaces what is there: refuse a directory smolbox does not own now,
+    // not after minutes of work (writeCheckpoint checks again when it writes).
+    if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true });
       created.push(dir);
@@ -151,27 +155,26 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
     json: opts.json ?? false,
     engine: opts.engine,
   };
+  const warn = (message: string) => ctx.emit.log(message, 'warn');
   const base = { time: new Date(started).toISOString(), kind: 'tool' as const, name: tool.name, ...(action !== 'run' ? { action } : {}), args: values };
 
   try {
     if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
     const result = (await tool.def.run(ctx, values as never)) ?? {};
     if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
-    const { before, after } = await updateState(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }));
+    // Hashed before taking the lock: gigabytes of weights must not hold up other smox processes.
     const outputs: Record<string, string> = {};
     for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
       if (fs.existsSync(dir)) outputs[argName] = hashDirectory(dir);
     }
-    const record: HistoryRecord = {
+    // Record and state change as one commit (history first: see core/journal.ts).
+    await commitStep(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }), () => ({
       ...base,
       status: 'ok',
       duration_ms: Date.now() - started,
-      state_before: before,
-      state_after: after,
       ...(Object.keys(outputs).length ? { outputs } : {}),
       ...(result.metrics ? { metrics: result.metrics } : {}),
-    };
-    await appendHistory(opts.cwd, record);
+    }), warn);
     opts.sink({ type: 'result', result });
     return { ok: true, result };
   } catch (err) {
@@ -187,7 +190,7 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
       error: message,
     };
     try {
-      await appendHistory(opts.cwd, record);
+      await appendHistory(opts.cwd, record, warn);
     } catch {
       // The tool's own error is the one worth showing; a history that cannot be written
       // (a read-only directory) must not replace it.

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import type { LoadedModel } from '../engine/engine.js';
+import { replaceDir } from '../core/atomic-write.js';
 import { tokenEmbedding } from '../models/architecture.js';
-import { readCheckpoint, storedDtype, writeCheckpoint } from '../models/checkpoint.js';
+import { readCheckpoint, storedDtype, writeCheckpoint, writeOwnerFile } from '../models/checkpoint.js';
+import { checkReplaceable } from '../models/owned-dir.js';
 import type { Tensor } from '../models/tensor.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
 import { floatConfig } from '../transforms/output.js';
@@ -30,16 +32,12 @@ export interface ExportResult {
   quantized: boolean;
 }
 
-/** A directory we may write into: absent, empty, or an earlier export / model directory. */
-function prepareDirectory(dir: string): void {
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new UserError(`--export_model_path ${dir} is a file; give a directory path for this format`);
-    const entries = fs.readdirSync(dir);
-    if (entries.length && !entries.includes('config.json')) {
-      throw new UserError(`--export_model_path ${dir} holds other files; choose a new or empty directory`);
-    }
+/** Refuses a target that is a file or a directory smolbox may not replace (checkReplaceable). */
+function checkDirectoryTarget(dir: string): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+    throw new UserError(`--export_model_path ${dir} is a file; give a directory path for this format`);
   }
-  fs.mkdirSync(dir, { recursive: true });
+  checkReplaceable(dir, '--export_model_path');
 }
 
 function sizeOf(p: string): number {
@@ -48,9 +46,10 @@ function sizeOf(p: string): number {
   return fs.readdirSync(p).reduce((n, f) => n + sizeOf(path.join(p, f)), 0);
 }
 
-/** config.json, generation_config.json and the tokenizer files, copied into `dir`. */
+/** config.json, generation_config.json, the tokenizer files and smolbox.json (ownership), copied into `dir`. */
 function writeSidecars(dir: string, model: LoadedModel): string[] {
-  const files = ['config.json'];
+  const files = ['config.json', 'smolbox.json'];
+  writeOwnerFile(dir, model.provenance);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(floatConfig(model.config), null, 2) + '\n');
   if (model.generationConfig) {
     fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(model.generationConfig, null, 2) + '\n');
@@ -86,7 +85,6 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
   }
   if (format === 'pt' && /\.(pt|pth|bin)$/.test(target)) {
     if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new UserError(`--export_model_path ${target} is a directory; drop the .pt/.pth/.bin ending to write a model directory`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
     writeStateDict(target, ordered, tiedAliases(model));
     return { path: target, files: [path.basename(target)], bytes: sizeOf(target), quantized: false };
   }
@@ -94,17 +92,24 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
     writeCheckpoint(target, {
       config: floatConfig(model.config), weights: ordered, generationConfig: model.generationConfig,
       provenance: model.provenance, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
-    }, { dtype: half ? 'F16' : 'F32' });
+    }, { dtype: half ? 'F16' : 'F32', flag: '--export_model_path' });
     return { path: target, files: fs.readdirSync(target).sort(), bytes: sizeOf(target), quantized: false };
   }
-  prepareDirectory(target);
-  const files = writeSidecars(target, model);
-  if (format === 'pt') {
-    writeStateDict(path.join(target, 'pytorch_model.bin'), ordered, tiedAliases(model));
-    files.push('pytorch_model.bin');
-    return { path: target, files, bytes: sizeOf(target), quantized: false };
-  }
-  const onnx = writeOnnxModel(target, { arch: model.arch, cfg: model.cfg, weights: model.weights, quantized });
-  files.push(...onnx.files);
-  return { path: target, files, bytes: sizeOf(target), quantized: onnx.matMulNBits > 0 };
+  // pt and onnx directories are built whole beside the target and swapped in, so neither a
+  // kill nor a full disk leaves a partial weights file next to a new config.json.
+  checkDirectoryTarget(target);
+  const files: string[] = [];
+  let matMulNBits = 0;
+  replaceDir(target, (tmp) => {
+    files.push(...writeSidecars(tmp, model));
+    if (format === 'pt') {
+      writeStateDict(path.join(tmp, 'pytorch_model.bin'), ordered, tiedAliases(model));
+      files.push('pytorch_model.bin');
+      return;
+    }
+    const onnx = writeOnnxModel(tmp, { arch: model.arch, cfg: model.cfg, weights: model.weights, quantized });
+    files.push(...onnx.files);
+    matMulNBits = onnx.matMulNBits;
+  });
+  return { path: target, files, bytes: sizeOf(target), quantized: matMulNBits > 0 };
 }

@@ -7,7 +7,7 @@
  *   padding to `general.alignment` (32), then the tensor data, each tensor at its offset
  *   (relative to the data start, a multiple of the alignment)
  */
-import fs from 'node:fs';
+import { writeAll, writeFileAtomic } from '../core/atomic-write.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
@@ -109,16 +109,10 @@ export function writeGguf(file: string, metadata: Map<string, GgufValue>, tensor
     w.bytes(t.data);
     w.pad(ALIGNMENT);
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const chunk of w.take()) fs.writeSync(fd, chunk);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  // Temp file, fsync, rename: a failed or killed export leaves the previous file, and the fd closes on every path.
+  writeFileAtomic(file, (fd) => {
+    for (const chunk of w.take()) writeAll(fd, chunk);
+  });
 }
 
 /** A tensor as a GGUF header describes it. */

@@ -13,6 +13,7 @@ import { buildDecoderGraph, type Architecture, type DecoderConfig } from '../mod
 import type { Weights } from '../models/tensor.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
 import { useMatMulNBits } from './matmul-nbits.js';
+import { writeAll } from '../core/atomic-write.js';
 
 const { onnx } = onnxProto;
 
@@ -56,7 +57,10 @@ export function decoderOnnx(src: OnnxExportSource, opts: OnnxExportOptions = {})
   return { model: onnx.ModelProto.encode(proto).finish(), external, matMulNBits: rewritten.length };
 }
 
-/** Writes onnx/model.onnx (+ model.onnx_data) under `dir`; returns the files written (relative). */
+/**
+ * Writes onnx/model.onnx (+ model.onnx_data) under `dir`; returns the files written (relative).
+ * Plain writes: the exporter builds `dir` as a temp directory and swaps it in whole (replaceDir).
+ */
 export function writeOnnxModel(dir: string, src: OnnxExportSource, opts: OnnxExportOptions = {}): { files: string[]; matMulNBits: number } {
   const { model, external, matMulNBits } = decoderOnnx(src, opts);
   const onnxDir = path.join(dir, 'onnx');
@@ -66,7 +70,7 @@ export function writeOnnxModel(dir: string, src: OnnxExportSource, opts: OnnxExp
   if (external) {
     const fd = fs.openSync(path.join(onnxDir, 'model.onnx_data'), 'w');
     try {
-      for (const chunk of external) fs.writeSync(fd, chunk);
+      for (const chunk of external) writeAll(fd, chunk);
     } finally {
       fs.closeSync(fd);
     }

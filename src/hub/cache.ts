@@ -6,10 +6,13 @@
  *     snapshots/<commit>/<path>  →  ../../blobs/<etag>   (relative symlinks)
  *     refs/<revision>                   the commit a branch/tag pointed at when last resolved
  *
- * Offline mode reads it through refs/ without the network, as Python does.
+ * Offline mode reads it through refs/ without the network, as Python does. Every name below
+ * `<cacheDir>` that comes from a hub's answer (file paths, oids, commits) is checked first
+ * (isSafeRepoPath, OID_RE, COMMIT_RE): a hostile server must not steer a write outside it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 
 /** A hub repository: its kind and `owner/name` (or a bare legacy name like `gpt2`). */
 export interface HubRepo {
@@ -18,6 +21,22 @@ export interface HubRepo {
 }
 
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
+/** A blob name: a git blob id (sha1, 40 hex) or an LFS/xet content id (sha256, 64 hex). */
+export const OID_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * A repository file path or revision as it may appear below the cache: relative,
+ * '/'-separated, no empty, '.' or '..' parts, no backslash, NUL or drive letter.
+ */
+export function isSafeRepoPath(p: unknown): p is string {
+  if (typeof p !== 'string' || p === '' || p.startsWith('/') || /[\\\0]/.test(p) || /^[A-Za-z]:/.test(p)) return false;
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** The last line of defence: callers check names first and say which one was bad. */
+function assertName(ok: boolean, what: string, value: string): void {
+  if (!ok) throw new Error(`refusing a cache path from an unsafe ${what}: ${JSON.stringify(value)}`);
+}
 
 /** `models--owner--name` under the cache root. */
 export function repoFolder(cacheDir: string, repo: HubRepo): string {
@@ -46,16 +65,18 @@ export function cachedSnapshot(folder: string, revision: string): string | undef
 /** Record that `revision` pointed at `sha` (Python writes the same file, no newline). */
 export function writeRef(folder: string, revision: string, sha: string): void {
   if (revision === sha) return;
-  const ref = path.join(folder, 'refs', revision);
-  fs.mkdirSync(path.dirname(ref), { recursive: true });
-  fs.writeFileSync(ref, sha);
+  assertName(isSafeRepoPath(revision) && COMMIT_RE.test(sha), 'revision', `${revision} -> ${sha}`);
+  writeFileAtomic(path.join(folder, 'refs', revision), sha);
 }
 
 export function blobPath(folder: string, etag: string): string {
+  assertName(OID_RE.test(etag), 'blob id', etag);
   return path.join(folder, 'blobs', etag);
 }
 
 export function snapshotFile(folder: string, sha: string, relPath: string): string {
+  assertName(COMMIT_RE.test(sha), 'commit', sha);
+  assertName(isSafeRepoPath(relPath), 'file path', relPath);
   return path.join(folder, 'snapshots', sha, relPath);
 }
 

@@ -4,10 +4,13 @@
  * (plain or xet); the cache bookkeeping is ours (see cache.ts) because its
  * `downloadFileToCacheDir` reports no progress, takes no AbortSignal and logs to stdout.
  */
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { datasetInfo, downloadFile, HubApiError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
+import { writeAll } from '../core/atomic-write.js';
 import type { Emitter } from '../core/events.js';
+import { osError } from '../core/os-error.js';
 import { UserError } from '../core/tool.js';
 import { TOKENIZER_FILES } from '../models/checkpoint.js';
 import {
@@ -15,7 +18,9 @@ import {
   cachedCommit,
   cachedSnapshot,
   COMMIT_RE,
+  isSafeRepoPath,
   linkSnapshotFile,
+  OID_RE,
   repoFolder,
   snapshotFile,
   writeRef,
@@ -84,9 +89,24 @@ async function selectModelFiles(entries: ListFileEntry[], fetchNow: Fetcher, rep
   throw new UserError(`${repo.name} on the hub has no model.safetensors`);
 }
 
-function etagOf(e: ListFileEntry): string {
+/** What to tell a person whose hub answered with something unsafe or wrong. */
+const CHECK_ENDPOINT = 'check that HF_ENDPOINT points at a Hugging Face hub';
+const HOSTILE_HINT = `refusing to write it; ${CHECK_ENDPOINT}`;
+
+/**
+ * The blob name of a listed file, after checking every name the listing gives it: these become
+ * paths below the cache (snapshots/<sha>/<path>, blobs/<oid>), so a `../` must never pass.
+ */
+function etagOf(e: ListFileEntry, label: string): string {
+  if (!isSafeRepoPath(e.path)) throw new UserError(`the hub's file list for ${label} names an unsafe path ${JSON.stringify(e.path)}; ${HOSTILE_HINT}`);
+  const named: [string, unknown][] = [['oid', e.oid], ['lfs.oid', e.lfs?.oid], ['xetHash', e.xetHash]];
+  for (const [what, v] of named) {
+    if (v !== undefined && !(typeof v === 'string' && OID_RE.test(v))) {
+      throw new UserError(`the hub's file list for ${label} gives ${e.path} the ${what} ${JSON.stringify(v)}, not a sha; ${HOSTILE_HINT}`);
+    }
+  }
   const etag = e.lfs?.oid ?? e.xetHash ?? e.oid;
-  if (!etag) throw new Error(`hub listing gives no hash for ${e.path}`);
+  if (!etag) throw new UserError(`the hub's file list for ${label} gives no hash for ${e.path}; ${HOSTILE_HINT}`);
   return etag;
 }
 
@@ -107,7 +127,7 @@ async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Select
       ? await modelInfo({ ...common, name: repo.name, revision, additionalFields: ['sha'] })
       : await datasetInfo({ ...common, name: repo.name, revision, additionalFields: ['sha'] });
     const sha = (info as { sha?: string }).sha;
-    if (!sha || !COMMIT_RE.test(sha)) throw new Error(`the hub gave no commit for ${label}@${revision}`);
+    if (!sha || !COMMIT_RE.test(sha)) throw new UserError(`the hub's answer for ${label}@${revision} gives the commit ${JSON.stringify(sha ?? null)}, not a sha; ${HOSTILE_HINT}`);
     const entries: ListFileEntry[] = [];
     for await (const e of listFiles({ ...common, repo, revision: sha, recursive: true })) {
       if (e.type === 'file') entries.push(e);
@@ -123,12 +143,12 @@ async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Select
       opts.emit.progress({ label: `download ${label}`, current: done, total, unit: 'B' });
     };
     const fetchOne: Fetcher = async (entry) => {
+      const etag = etagOf(entry, label);
       const pointer = snapshotFile(folder, sha, entry.path);
       if (fs.existsSync(pointer)) return pointer;
-      const etag = etagOf(entry);
       const blob = blobPath(folder, etag);
       if (!fs.existsSync(blob)) {
-        await transfer(repo, entry, sha, blob, common, (n) => {
+        await transfer(label, entry, sha, blob, { ...common, repo }, signal, (n) => {
           done += n;
           report();
         });
@@ -164,42 +184,75 @@ async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Select
   }
 }
 
-/** Stream one file into `blobs/<etag>` via a `.incomplete` file, reporting bytes as they arrive. */
+/**
+ * What a listed file's bytes must hash to: LFS (and xet) files are named by the sha256 of their
+ * content; other files by their git blob id, sha1("blob <size>\0" + content).
+ */
+function expectedHash(entry: ListFileEntry, label: string): { algo: string; want: string; hash: Hash } {
+  if (entry.lfs) return { algo: 'sha256', want: entry.lfs.oid, hash: createHash('sha256') };
+  if (!entry.oid) throw new UserError(`the hub's file list for ${label} gives ${entry.path} no hash to check it against; ${HOSTILE_HINT}`);
+  return { algo: 'git sha1', want: entry.oid, hash: createHash('sha1').update(`blob ${entry.size}\0`) };
+}
+
+/**
+ * Stream one file into `blobs/<etag>` via a `.incomplete` file, reporting bytes as they arrive.
+ * It is renamed into place only when its size and hash are the ones the listing announced.
+ */
 async function transfer(
-  repo: HubRepo,
+  label: string,
   entry: ListFileEntry,
   sha: string,
   blob: string,
-  common: { hubUrl: string; accessToken?: string; fetch: typeof fetch },
+  common: { hubUrl: string; accessToken?: string; fetch: typeof fetch; repo: HubRepo },
+  signal: AbortSignal | undefined,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const file = await downloadFile({ ...common, repo, path: entry.path, revision: sha });
-  if (!file) throw new UserError(`${repo.name}: ${entry.path} vanished from the hub while downloading; try again`);
-  fs.mkdirSync(path.dirname(blob), { recursive: true });
+  const file = await downloadFile({ ...common, path: entry.path, revision: sha });
+  if (!file) throw new UserError(`${label}: ${entry.path} vanished from the hub while downloading; try again`);
   const incomplete = `${blob}.incomplete`;
-  const out = fs.openSync(incomplete, 'w');
+  const check = expectedHash(entry, label);
   let written = 0;
+  let out: number | undefined;
   try {
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    out = fs.openSync(incomplete, 'w');
     const reader = file.stream().getReader();
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      fs.writeSync(out, value);
-      written += value.byteLength;
-      onBytes(value.byteLength);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        // A body that ends before its announced length is a truncation, whatever the socket says.
+        if (!signal?.aborted && written < entry.size) throw truncated(label, entry, written, e);
+        throw typeof e === 'string' ? new Error(e) : e; // the library aborts its stream with a message string
+      }
+      if (chunk.done) break;
+      writeAll(out, chunk.value);
+      check.hash.update(chunk.value);
+      written += chunk.value.byteLength;
+      onBytes(chunk.value.byteLength);
     }
+    if (written !== entry.size) throw truncated(label, entry, written);
+    const got = check.hash.digest('hex');
+    if (got !== check.want) {
+      throw new UserError(`${label}: ${entry.path} downloaded with ${check.algo} ${got}, but the hub announced ${check.want}; nothing was cached; try again, or ${CHECK_ENDPOINT}`);
+    }
+    fs.fsyncSync(out);
     fs.closeSync(out);
+    out = undefined;
+    fs.renameSync(incomplete, blob);
   } catch (e) {
-    fs.closeSync(out);
+    if (out !== undefined) fs.closeSync(out);
     fs.rmSync(incomplete, { force: true });
-    // The library aborts its stream with the error's message (a string), not the error.
-    throw typeof e === 'string' ? new Error(e) : e;
+    throw osError(e, blob);
   }
-  if (written !== entry.size) {
-    fs.rmSync(incomplete, { force: true });
-    throw new UserError(`download of ${repo.name}/${entry.path} stopped at ${written} of ${entry.size} bytes; try again`);
-  }
-  fs.renameSync(incomplete, blob);
+}
+
+function truncated(label: string, entry: ListFileEntry, written: number, cause?: unknown): UserError {
+  const why = written > entry.size ? 'more bytes than announced' : 'the body was cut short';
+  const err = new UserError(`download of ${label}/${entry.path} is truncated: got ${written} of ${entry.size} bytes (${why}); try again`);
+  if (cause !== undefined) err.cause = cause;
+  return err;
 }
 
 function offlineSnapshot(repo: HubRepo, label: string, folder: string, revision: string, why: string): string {

@@ -6,7 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceDir } from '../core/atomic-write.js';
 import { UserError } from '../core/tool.js';
+import { checkReplaceable, OWNER_KEY, OWNER_FORMAT } from './owned-dir.js';
 import type { Tensor, Weights } from './tensor.js';
 import { dequantizeStored } from '../transforms/quantize.js';
 import { isInOut } from './architecture.js';
@@ -125,6 +127,13 @@ function readJson(file: string, required: boolean): Record<string, unknown> | un
   return json as Record<string, unknown>;
 }
 
+/** smolbox.json less the ownership marker (it belongs to the directory, not to the model's history). */
+function withoutMarker(json: Record<string, unknown> | undefined): Provenance | undefined {
+  if (!json) return undefined;
+  const { [OWNER_KEY]: _marker, ...rest } = json;
+  return Object.keys(rest).length ? (rest as Provenance) : undefined;
+}
+
 /** Read a model directory's config, generation config, provenance and tokenizer file list. */
 export function readCheckpointInfo(dir: string): CheckpointInfo {
   let stat: fs.Stats;
@@ -136,7 +145,7 @@ export function readCheckpointInfo(dir: string): CheckpointInfo {
   if (!stat.isDirectory()) throw new UserError(`${dir} is a file; a model is a directory holding config.json and model.safetensors`);
   const config = readJson(path.join(dir, 'config.json'), true);
   const generationConfig = readJson(path.join(dir, 'generation_config.json'), false);
-  const provenance = readJson(path.join(dir, 'smolbox.json'), false) as Provenance | undefined;
+  const provenance = withoutMarker(readJson(path.join(dir, 'smolbox.json'), false));
   const tokenizerFiles = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
   return { dir, config, generationConfig, provenance, tokenizerFiles };
 }
@@ -183,6 +192,8 @@ function inOutLookup(config: Record<string, unknown>): (name: string) => boolean
 export interface WriteCheckpointOptions {
   /** Storage dtype of float tensors (default F32). */
   dtype?: 'F32' | 'F16';
+  /** The argument that named `dir` (e.g. `--output_model_path`), for the refusal message. */
+  flag?: string;
 }
 
 /** JSON as transformers writes it: 2-space indent, sorted keys, trailing newline. */
@@ -207,26 +218,22 @@ export function storedDtype(config: Record<string, unknown>): string {
 }
 
 /**
- * Write a model directory. Everything goes to a sibling temp directory first and is renamed
- * into place at the end, so a crash never leaves half a model at `dir`. An existing model
- * directory (or an empty one) at `dir` is replaced; anything else there is refused. Returns the
- * config.json written (torch_dtype set to the storage dtype).
+ * Write a model directory, whole: it is built in a sibling temp directory and renamed into
+ * place (replaceDir), so a crash never leaves half a model at `dir`. What is at `dir` already
+ * is replaced only when smolbox wrote it (checkReplaceable); anything else is refused before a
+ * byte is written. smolbox.json always carries the ownership marker, provenance or not, so a
+ * re-run may replace its own output. Returns the config.json written (torch_dtype set to the
+ * storage dtype).
  */
 export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: WriteCheckpointOptions = {}): Record<string, unknown> {
   const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const existing = inspectTarget(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = path.join(parent, `.${base}.tmp-${suffix}`);
-  fs.mkdirSync(tmp);
-  try {
-    const dtype = opts.dtype ?? 'F32';
-    const config = { ...ckpt.config };
-    const dtypeName = dtype === 'F16' ? 'float16' : 'float32';
-    if ('torch_dtype' in config || !('dtype' in config)) config.torch_dtype = dtypeName;
-    if ('dtype' in config) config.dtype = dtypeName;
+  checkReplaceable(target, opts.flag);
+  const dtype = opts.dtype ?? 'F32';
+  const config = { ...ckpt.config };
+  const dtypeName = dtype === 'F16' ? 'float16' : 'float32';
+  if ('torch_dtype' in config || !('dtype' in config)) config.torch_dtype = dtypeName;
+  if ('dtype' in config) config.dtype = dtypeName;
+  replaceDir(target, (tmp) => {
     writeJson(path.join(tmp, 'config.json'), config);
     if (ckpt.generationConfig) writeJson(path.join(tmp, 'generation_config.json'), ckpt.generationConfig);
     const tensors = new Map<string, Tensor | RawTensor>(ckpt.weights);
@@ -235,37 +242,12 @@ export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: Writ
     if (ckpt.dir) {
       for (const f of ckpt.tokenizerFiles ?? []) fs.copyFileSync(path.join(ckpt.dir, f), path.join(tmp, f));
     }
-    if (ckpt.provenance) writeJson(path.join(tmp, 'smolbox.json'), ckpt.provenance);
-    if (existing === 'absent') {
-      fs.renameSync(tmp, target);
-    } else if (existing === 'empty') {
-      fs.rmdirSync(target);
-      fs.renameSync(tmp, target);
-    } else {
-      // Swap: the old model stays complete until the new one is in place.
-      const old = path.join(parent, `.${base}.old-${suffix}`);
-      fs.renameSync(target, old);
-      fs.renameSync(tmp, target);
-      fs.rmSync(old, { recursive: true, force: true });
-    }
-    return config;
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    writeOwnerFile(tmp, ckpt.provenance);
+  });
+  return config;
 }
 
-function inspectTarget(target: string): 'absent' | 'empty' | 'model' {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(target);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return 'absent';
-    if (code === 'ENOTDIR') throw new UserError(`cannot write a model to ${target}: it is a file; choose a directory path`);
-    throw e;
-  }
-  if (entries.length === 0) return 'empty';
-  if (entries.includes('config.json') || entries.includes('smolbox.json')) return 'model';
-  throw new UserError(`refusing to write a model into ${target}: it holds other files; choose a new or empty directory`);
+/** smolbox.json: the provenance (when known) with the marker that makes the directory smolbox's. */
+export function writeOwnerFile(dir: string, provenance: Provenance | undefined): void {
+  writeJson(path.join(dir, 'smolbox.json'), { ...(provenance ?? {}), [OWNER_KEY]: OWNER_FORMAT });
 }

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeAll, writeFileAtomic } from '../core/atomic-write.js';
 import { UserError } from '../core/tool.js';
 import { numel, type Tensor, type Weights } from './tensor.js';
 import { f16ToF32, f32ToF16, bf16ToF32 } from './float16.js';
@@ -239,7 +240,7 @@ function isRaw(t: Tensor | RawTensor): t is RawTensor {
 }
 
 /**
- * Write tensors to `file` atomically (temp file + rename). Tensors are stored in name order,
+ * Write tensors to `file` atomically (writeFileAtomic: temp file, fsync, rename). Tensors are stored in name order,
  * so the same weights always give the same bytes; the header is space-padded to a multiple of
  * 8 so the data (and every F32 tensor) starts aligned, as the reference writer does.
  */
@@ -273,42 +274,25 @@ export function writeSafetensors(
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(headerBytes.byteLength));
 
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeFully(fd, lenBuf);
-    writeFully(fd, headerBytes);
+  writeFileAtomic(file, (fd) => {
+    writeAll(fd, lenBuf);
+    writeAll(fd, headerBytes);
     let scratch: Uint16Array | undefined;
     for (const name of names) {
       const t = tensors.get(name)!;
-      if (isRaw(t)) writeFully(fd, t.bytes);
-      else if (floatDtype === 'F32') writeFully(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      if (isRaw(t)) writeAll(fd, t.bytes);
+      else if (floatDtype === 'F32') writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
       else {
         scratch ??= new Uint16Array(CHUNK_BYTES / 2);
         for (let i = 0; i < t.data.length; i += scratch.length) {
           const src = t.data.subarray(i, Math.min(i + scratch.length, t.data.length));
           const dst = scratch.subarray(0, src.length);
           f32ToF16(src, dst);
-          writeFully(fd, new Uint8Array(dst.buffer, 0, dst.byteLength));
+          writeAll(fd, new Uint8Array(dst.buffer, 0, dst.byteLength));
         }
       }
     }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try { fs.closeSync(fd); } catch { /* already closed */ }
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-function writeFully(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) {
-    done += fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
-  }
+  });
 }
 
 /** A sharded checkpoint's index: which file holds each tensor. */

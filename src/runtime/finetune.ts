@@ -146,7 +146,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     const config = writeCheckpoint(job.outDir, {
       config: model.config, weights, generationConfig: model.generationConfig,
       provenance: prov, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
-    });
+    }, { flag: '--output_model_path' });
     if (!final) {
       const state: TrainerState = { step, totalSteps, settings, curve };
       writeTrainingState(job.outDir, trainer.optimizerState(), state);

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import { UserError } from '../core/tool.js';
 import { readSafetensors, writeSafetensors } from '../models/safetensors.js';
 import type { Weights } from '../models/tensor.js';
@@ -36,12 +37,6 @@ export interface TrainingCurve {
   eval: { step: number; loss: number }[];
 }
 
-function writeAtomic(file: string, write: (tmp: string) => void): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  write(tmp);
-  fs.renameSync(tmp, file);
-}
-
 export function writeTrainingState(modelDir: string, opt: OptimizerState, state: TrainerState): void {
   const dir = path.join(modelDir, TRAINING_STATE_DIR);
   fs.mkdirSync(dir, { recursive: true });
@@ -49,7 +44,7 @@ export function writeTrainingState(modelDir: string, opt: OptimizerState, state:
   for (const [name, t] of opt.m) tensors.set(`m.${name}`, t);
   for (const [name, t] of opt.v) tensors.set(`v.${name}`, t);
   writeSafetensors(path.join(dir, 'optimizer.safetensors'), tensors, { metadata: { step: String(opt.step) } });
-  writeAtomic(path.join(dir, 'trainer_state.json'), (tmp) => fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n'));
+  writeFileAtomic(path.join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
 }
 
 export function hasTrainingState(modelDir: string): boolean {

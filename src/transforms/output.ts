@@ -48,7 +48,7 @@ export async function writeDerived(ctx: ToolContext, engine: Engine, source: Loa
   const written = writeCheckpoint(
     dir,
     { config, weights: d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance, dir: source.dir, tokenizerFiles: source.tokenizerFiles },
-    { dtype: d.dtype },
+    { dtype: d.dtype, flag: '--output_model_path' },
   );
   const model = await engine.adopt(dir, { config: written, weights: d.memoryWeights ?? d.weights, raw: d.raw, generationConfig: source.generationConfig, provenance });
   return { dir, model };

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -184,5 +185,87 @@ describe('downloadDataset', () => {
     expect(only).toBe(dir);
     await expect(downloadDataset('karpathy/tiny_shakespeare', { settings: settings(), files: (p) => p.endsWith('.csv') }))
       .rejects.toThrow(/has no matching data files/);
+  });
+});
+
+describe('a hostile or broken hub', () => {
+  /** Every file under the temp root that is not in the cache's own layout (the escape we guard against). */
+  function outsideCache(): string[] {
+    // st-*.safetensors are the fixtures tinyModel writes.
+    return fs.readdirSync(tmp, { recursive: true }).map(String).filter((p) => !p.startsWith('cache') && !p.startsWith('st-'));
+  }
+  /** Files in blobs/ (complete or not) and snapshot entries: what a failed download must not leave. */
+  function cached(): string[] {
+    const folder = path.join(tmp, 'cache', 'models--owner--tiny');
+    const list = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).map(String) : []);
+    return [...list(path.join(folder, 'blobs')), ...list(path.join(folder, 'snapshots')).filter((p) => p.includes('.'))];
+  }
+  /** Blobs whose bytes do not hash to their name (sha256, or git's sha1 of "blob <size>\0" + bytes). */
+  function unverifiedBlobs(): string[] {
+    const blobs = path.join(tmp, 'cache', 'models--owner--tiny', 'blobs');
+    if (!fs.existsSync(blobs)) return [];
+    return fs.readdirSync(blobs).filter((name) => {
+      const b = fs.readFileSync(path.join(blobs, name));
+      const sha256 = crypto.createHash('sha256').update(b).digest('hex');
+      const sha1 = crypto.createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
+      return name !== sha256 && name !== sha1;
+    });
+  }
+
+  it.each([
+    ['../../../../evil.txt', /names an unsafe path "\.\.\/\.\.\/\.\.\/\.\.\/evil\.txt"/],
+    ['/tmp/evil.txt', /names an unsafe path "\/tmp\/evil\.txt"/],
+    ['a\\..\\..\\evil.txt', /names an unsafe path "a\\\\\.\.\\\\\.\.\\\\evil\.txt"/],
+    ['a/./b.txt', /names an unsafe path "a\/\.\/b\.txt"/],
+  ])('refuses a listed file path %s, naming the repo and the path, before writing', async (bad, message) => {
+    hub = await startFakeHub([{
+      type: 'dataset', name: 'owner/d', refs: { main: SHA }, files: { 'data.txt': 'hello' },
+      tamper: { tree: (e) => ({ ...e, path: bad }) },
+    }]);
+    const err = await downloadDataset('owner/d', { settings: settings() }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).toMatch(/^the hub's file list for datasets\/owner\/d .*; refusing to write it; check that HF_ENDPOINT/);
+    expect(outsideCache()).toEqual([]);
+  });
+
+  it.each([
+    ['config.json', 'oid', (e: Record<string, unknown>) => ({ ...e, oid: '../../../../evil' })],
+    ['model.safetensors', 'lfs.oid', (e: Record<string, unknown>) => ({ ...e, lfs: { ...(e.lfs as object), oid: '../../../evil-lfs' } })],
+    ['model.safetensors', 'lfs.oid', (e: Record<string, unknown>) => ({ ...e, lfs: { ...(e.lfs as object), oid: 'A'.repeat(64) } })],
+  ])('refuses %s with a traversal or non-sha %s, naming the repo and the value; nothing lands outside the cache', async (file, what, edit) => {
+    hub = await startFakeHub([tinyModel('owner/tiny', { tamper: { tree: (e) => (e.path === file ? edit(e) : e) } })]);
+    const err = await downloadModel('owner/tiny', { settings: settings() }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^the hub's file list for owner/tiny gives ${file.replace('.', '\\.')} the ${what.replace('.', '\\.')} "[^"]+", not a sha; refusing to write it`));
+    expect(outsideCache()).toEqual([]);
+    expect(cached().filter((p) => p.includes('evil'))).toEqual([]);
+  });
+
+  it.each([
+    ['model.safetensors', 'sha256'],
+    ['config.json', 'git sha1'],
+  ])('refuses %s whose bytes (right length, one flipped) do not match the announced %s; nothing is cached', async (file, algo) => {
+    hub = await startFakeHub([tinyModel('owner/tiny', {
+      tamper: { body: (p, b) => (p === file ? { body: Buffer.from(b.map((x, i) => (i === b.length - 2 ? x ^ 1 : x))) } : { body: b }) },
+    })]);
+    const err = await downloadModel('owner/tiny', { settings: settings() }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^owner/tiny: ${file.replace('.', '\\.')} downloaded with ${algo} [0-9a-f]+, but the hub announced [0-9a-f]+; nothing was cached`));
+    expect(unverifiedBlobs()).toEqual([]);
+    expect(fs.existsSync(path.join(tmp, 'cache', 'models--owner--tiny', 'snapshots', SHA, file))).toBe(false);
+    // The same download from an honest hub then succeeds: no bad blob stands in its way.
+    await hub.close();
+    hub = await startFakeHub([tinyModel('owner/tiny')]);
+    const dir = await downloadModel('owner/tiny', { settings: settings() });
+    expect(readCheckpoint(dir).weights.get('model.norm.weight')!.data).toEqual(new Float32Array([1, 2]));
+  });
+
+  it('names a body cut short as truncated (got N of M bytes), not as a network problem, and caches nothing of it', async () => {
+    let size = 0;
+    hub = await startFakeHub([tinyModel('owner/tiny', {
+      tamper: { body: (p, b) => (p === 'model.safetensors' ? ((size = b.length), { body: b.subarray(0, 40), declared: b.length }) : { body: b }) },
+    })]);
+    const err = await downloadModel('owner/tiny', { settings: settings() }).catch((e: Error) => e);
+    expect((err as Error).message).toBe(`download of owner/tiny/model.safetensors is truncated: got 40 of ${size} bytes (the body was cut short); try again`);
+    expect(cached().filter((p) => p.endsWith('.incomplete') || p.endsWith('model.safetensors'))).toEqual([]);
+    expect(unverifiedBlobs()).toEqual([]);
   });
 });

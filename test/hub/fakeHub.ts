@@ -16,6 +16,13 @@ export interface FakeRepo {
   files: Record<string, Buffer | string>;
   /** Requires `Authorization: Bearer <token>`. */
   token?: string;
+  /** A hostile or broken hub: rewrite listing entries, or what a download sends. */
+  tamper?: {
+    /** Each tree entry as listed (path, oid, lfs.oid computed from the true files). */
+    tree?: (entry: Record<string, unknown>) => Record<string, unknown>;
+    /** The bytes sent for a file; `declared` is the length announced for them (default: theirs). */
+    body?: (path: string, body: Buffer) => { body: Buffer; declared?: number };
+  };
 }
 
 export interface FakeHub {
@@ -62,20 +69,25 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
     if (api?.[3] === 'revision') {
       return json(res, 200, { _id: 'x', id: repo.name, sha: commit, private: !!repo.token, lastModified: '2024-01-01T00:00:00.000Z' });
     }
-    if (api?.[3] === 'tree') return json(res, 200, bodies.map(([p, b]) => treeEntry(p, b, commit)));
+    if (api?.[3] === 'tree') return json(res, 200, bodies.map(([p, b]) => (repo.tamper?.tree ?? ((e) => e))(treeEntry(p, b, commit))));
     const file = bodies.find(([p]) => p === resolve![4]);
     if (!file) return json(res, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
-    const [p, body] = file;
-    const entry = treeEntry(p, body, commit);
+    const [p, trueBody] = file;
+    const entry = treeEntry(p, trueBody, commit);
+    const served = repo.tamper?.body?.(p, trueBody) ?? { body: trueBody };
+    const body = served.body;
+    const declared = served.declared ?? body.length;
     const etag = (entry.lfs as { oid: string } | undefined)?.oid ?? (entry.oid as string);
     const headers = { ETag: `"${etag}"`, 'X-Repo-Commit': commit, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (range) {
       const [start, end] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
-      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': String(end - start + 1) });
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${declared}`, 'Content-Length': String(end - start + 1) });
       return res.end(body.subarray(start, end + 1));
     }
-    res.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
+    res.writeHead(200, { ...headers, 'Content-Length': String(declared) });
+    // Fewer bytes than announced: send them, then drop the connection, as a dying server does.
+    if (declared > body.length) return res.write(body, () => res.destroy());
     res.end(body);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -148,25 +148,55 @@ describe('writeCheckpoint', () => {
     expect([...readSafetensors(path.join(out, 'model.safetensors')).weights.get('model.embed_tokens.weight')!.data]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it('replaces an existing model directory and an empty one, refuses a directory of other files', () => {
+  it('replaces a directory it wrote (marker in smolbox.json) and an empty one; keeps the marker out of the provenance', () => {
     const out = path.join(dir, 'o');
-    makeModelDir(out, { 'stale.txt': 'old' });
     writeCheckpoint(out, { config: { model_type: 'llama' }, weights: llamaWeights() });
-    expect(fs.existsSync(path.join(out, 'stale.txt'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'smolbox.json'), 'utf8'))).toEqual({ smolbox_format: 1 });
+    expect(readCheckpointInfo(out).provenance).toBeUndefined();
+    fs.mkdirSync(path.join(out, 'training_state'));
+    fs.writeFileSync(path.join(out, 'training_state', 'trainer_state.json'), '{}');
+    const prov: Provenance = { parent: null, tool: 't', args: {}, created_at: 'x' };
+    writeCheckpoint(out, { config: { model_type: 'llama', hidden_size: 3 }, weights: llamaWeights(), provenance: prov });
+    expect(readCheckpoint(out).config.hidden_size).toBe(3);
+    expect(readCheckpointInfo(out).provenance).toEqual(prov);
+    expect(fs.existsSync(path.join(out, 'training_state'))).toBe(false);
     const empty = path.join(dir, 'empty');
     fs.mkdirSync(empty);
     writeCheckpoint(empty, { config: { model_type: 'llama' }, weights: llamaWeights() });
     expect(fs.existsSync(path.join(empty, 'model.safetensors'))).toBe(true);
+  });
+
+  it.each([
+    ['other files and no model', { 'notes.txt': 'mine' }, /refusing to replace .*other: smolbox did not write it/],
+    ['a config.json smolbox did not write', { 'notes.txt': 'mine' }, /smolbox did not write it/, true],
+    ['a smolbox model plus a file of the user', { 'smolbox.json': '{"smolbox_format": 1}', 'notes.txt': 'mine' }, /it holds notes\.txt, which is not part of a model directory/, true],
+    ['a smolbox model plus a .smolbox/ (the cwd)', { 'smolbox.json': '{"smolbox_format": 1}', '.smolbox/state.json': '{}' }, /it holds \.smolbox\/, which/, true],
+    ['a smolbox model plus a file in training_state/', { 'smolbox.json': '{"smolbox_format": 1}', 'training_state/mine.txt': 'x' }, /it holds training_state\/mine\.txt/, true],
+  ])('refuses a directory holding %s, in one line, and leaves it as it was', (_what, files: Record<string, string>, message, model = false) => {
     const other = path.join(dir, 'other');
-    fs.mkdirSync(other);
-    fs.writeFileSync(path.join(other, 'notes.txt'), 'mine');
-    expect(() => writeCheckpoint(other, { config: {}, weights: llamaWeights() })).toThrow(/refusing to write a model into .*other/);
-    expect(fs.readFileSync(path.join(other, 'notes.txt'), 'utf8')).toBe('mine');
+    if (model) makeModelDir(other);
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(other, name)), { recursive: true });
+      fs.writeFileSync(path.join(other, name), text);
+    }
+    const listing = () => fs.readdirSync(other, { recursive: true }).map(String).sort();
+    const before = listing();
+    let err: Error | undefined;
+    try {
+      writeCheckpoint(other, { config: { model_type: 'llama' }, weights: llamaWeights() }, { flag: '--output_model_path' });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(message);
+    expect(err?.message).toMatch(/pass another --output_model_path/);
+    expect(err?.message).not.toContain('\n');
+    expect(listing()).toEqual(before);
+    expect(fs.readdirSync(dir)).toEqual(['other']);
   });
 
   it('leaves nothing behind when writing fails midway', () => {
     const out = path.join(dir, 'fail');
-    makeModelDir(out);
+    makeModelDir(out, { 'smolbox.json': '{"smolbox_format": 1}' });
     const before = fs.readFileSync(path.join(out, 'model.safetensors'));
     const bad: Weights = new Map([['x', { shape: [3], data: new Float32Array(2) }]]);
     expect(() => writeCheckpoint(out, { config: { model_type: 'llama' }, weights: bad })).toThrow(/2 elements/);

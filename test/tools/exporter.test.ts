@@ -165,10 +165,16 @@ print(json.dumps({k: [list(v.shape), float(v.astype(np.float64).sum()), float(v.
     expect(out['lm_head.weight']).toEqual(out['transformer.wte.weight']);
   });
 
-  it('pt to a directory: pytorch_model.bin beside config and tokenizer', async () => {
+  it('pt to a directory: pytorch_model.bin beside config, tokenizer and smolbox.json; a re-export replaces it', async () => {
     const r = await exp('--model-path', 'tiny', '--export-model-path', 'pt-dir');
     expect(r.ok, r.error).toBe(true);
-    expect(fs.readdirSync(path.join(cwd, 'pt-dir')).sort()).toEqual(['config.json', 'pytorch_model.bin', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(fs.readdirSync(path.join(cwd, 'pt-dir')).sort()).toEqual(['config.json', 'pytorch_model.bin', 'smolbox.json', 'tokenizer.json', 'tokenizer_config.json']);
+    // smolbox.json marks the directory as smolbox's, so exporting onto it again (here as onnx) may replace it.
+    const again = await exp('--model-path', 'tiny', '--export-model-path', 'pt-dir', '--export-format', 'onnx');
+    expect(again.ok, again.error).toBe(true);
+    expect(fs.existsSync(path.join(cwd, 'pt-dir', 'pytorch_model.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(cwd, 'pt-dir', 'onnx', 'model.onnx'))).toBe(true);
+    expect((await exp('--model-path', 'tiny', '--export-model-path', 'pt-dir')).ok).toBe(true);
     expect(fs.readFileSync(path.join(cwd, 'pt-dir', 'pytorch_model.bin')).readUInt32LE(0)).toBe(0x04034b50);
   });
 
@@ -176,7 +182,7 @@ print(json.dumps({k: [list(v.shape), float(v.astype(np.float64).sum()), float(v.
     fs.mkdirSync(path.join(cwd, 'busy'));
     fs.writeFileSync(path.join(cwd, 'busy', 'notes.txt'), 'x');
     const r = await exp('--model-path', 'tiny', '--export-model-path', 'busy', '--export-format', 'onnx');
-    expect(r.error).toMatch(/^--export_model_path .*busy holds other files/);
+    expect(r.error).toMatch(/^refusing to replace .*busy: smolbox did not write it .*pass another --export_model_path/);
     expect(fs.readdirSync(path.join(cwd, 'busy'))).toEqual(['notes.txt']);
     expect((await exp('--model-path', 'tiny', '--device', 'cuda')).error).toMatch(/^--device cuda is not supported/);
   });

@@ -60,4 +60,27 @@ describe('transform/pruner', () => {
     expect(bad.error).toMatch(/pruning_percentage/);
     expect(readState(cwd)?.model_path ?? null).toBe(null);
   });
+
+  it('refuses an output it does not own (the cwd, a user model directory) before running, and re-runs onto its own output', async () => {
+    // The cwd: holds .smolbox/ (history), tiny/, llama/: none of it may go.
+    const init = await run(cwd, engine, ['transform/pruner', '--model-path', 'tiny', '--output-model-path', 'mine']);
+    expect(init.ok, init.error).toBe(true);
+    const history = fs.readFileSync(path.join(cwd, '.smolbox', 'state_history.jsonl'), 'utf8');
+    const here = await run(cwd, engine, ['transform/pruner', '--model-path', 'tiny', '--output-model-path', '.']);
+    expect(here.failure).toBe('usage');
+    expect(here.error).toMatch(/^refusing to replace .*: smolbox did not write it .*pass another --output_model_path/);
+    expect(fs.readFileSync(path.join(cwd, '.smolbox', 'state_history.jsonl'), 'utf8')).toBe(history);
+    // A Hugging Face directory of the user's (config.json but no smolbox.json) with their notes.
+    const user = path.join(cwd, 'user-model');
+    fs.mkdirSync(user);
+    fs.copyFileSync(path.join(cwd, 'tiny', 'config.json'), path.join(user, 'config.json'));
+    fs.writeFileSync(path.join(user, 'notes.md'), 'mine');
+    const theirs = await run(cwd, engine, ['transform/pruner', '--model-path', 'tiny', '--output-model-path', 'user-model']);
+    expect(theirs.error).toMatch(/^refusing to replace .*user-model: smolbox did not write it/);
+    expect(fs.readdirSync(user).sort()).toEqual(['config.json', 'notes.md']);
+    // Its own earlier output is replaced, as a re-run should.
+    const again = await run(cwd, engine, ['transform/pruner', '--model-path', 'tiny', '--output-model-path', 'mine', '--pruning-percentage', '0.5']);
+    expect(again.ok, again.error).toBe(true);
+    expect(readCheckpoint(path.join(cwd, 'mine')).provenance?.args).toMatchObject({ pruning_percentage: 0.5 });
+  });
 });

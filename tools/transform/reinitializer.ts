@@ -48,7 +48,7 @@ export default defineTool({
     const provenance = { parent: args.model_path, tool: 'transform/reinitializer', args: { ...args }, created_at: new Date().toISOString() };
     const out = path.resolve(ctx.cwd, args.output_model_path);
     const ckpt = { config, weights, generationConfig: info.generationConfig, provenance };
-    writeCheckpoint(out, { ...ckpt, dir: src, tokenizerFiles: info.tokenizerFiles });
+    writeCheckpoint(out, { ...ckpt, dir: src, tokenizerFiles: info.tokenizerFiles }, { flag: '--output_model_path' });
     const model = await (await engineOf(ctx)).adopt(out, ckpt);
     return {
       metrics: { parameters: model.parameters },
