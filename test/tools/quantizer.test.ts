@@ -91,7 +91,7 @@ describe('transform/quantizer', () => {
     const floats = await (await other.session(z, { logits: 'all', weights: m.weights })).prefill(ids);
     const scale = Math.max(...floats.map(Math.abs));
     console.info(`int8-activation rounding: max |Δlogit| ${Math.max(...floats.map((v, i) => Math.abs(v - logits[i]))).toFixed(4)} of max |logit| ${scale.toFixed(2)}`);
-    expect(Math.max(...floats.map((v, i) => Math.abs(v - logits[i])))).toBeLessThan(0.01 * scale);
+    expect(Math.max(...floats.map((v, i) => Math.abs(v - logits[i])))).toBeLessThan(0.05 * scale);
     const zeros = await (await other.session(z, { logits: 'all', weights: zeroed })).prefill(ids);
     expect(zeros).not.toEqual(logits);
     await other.release();
