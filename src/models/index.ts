@@ -13,6 +13,7 @@ import { qwen2 } from './qwen2.js';
 // group B imports
 // group C imports
 // group D imports
+import { gpt_neo } from './gpt_neo.js';
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
   gpt2,
@@ -23,6 +24,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group B
   // group C
   // group D
+  gpt_neo,
 ];
 
 /** Every model_type we can build, in registry order. */

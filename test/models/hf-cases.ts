@@ -32,6 +32,13 @@ export const HF_CASES: Record<string, HfCase> = {
   // group B
   // group C
   // group D
+  gpt_neo: {
+    model_type: 'gpt_neo',
+    config: {
+      vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4, intermediate_size: 48,
+      attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 5,
+    },
+  },
 };
 
 /** Prompts longer than every sliding window above, and one short one. */

@@ -42,6 +42,10 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   // group B
   // group C
   // group D
+  'gpt_neo (global, local 4, local 4; unscaled attention)': {
+    model_type: 'gpt_neo', vocab_size: 57, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4,
+    attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 4, intermediate_size: 80,
+  },
 };
 
 /** A tiny model with weights drawn larger than the init scheme (std 0.2, biases and norms jittered), so every path matters. */
