@@ -14,6 +14,7 @@ import { qwen2 } from './qwen2.js';
 // group C imports
 // group D imports
 import { gpt_neo } from './gpt_neo.js';
+import { opt } from './opt.js';
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
   gpt2,
@@ -25,6 +26,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group C
   // group D
   gpt_neo,
+  opt,
 ];
 
 /** Every model_type we can build, in registry order. */

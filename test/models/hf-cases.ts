@@ -39,6 +39,17 @@ export const HF_CASES: Record<string, HfCase> = {
       attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 5,
     },
   },
+  opt: {
+    model_type: 'opt',
+    config: { vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, ffn_dim: 64 },
+  },
+  'opt (post-LN, project_in/out: opt-350m layout)': {
+    model_type: 'opt',
+    config: {
+      vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, ffn_dim: 64,
+      do_layer_norm_before: false, word_embed_proj_dim: 16,
+    },
+  },
 };
 
 /** Prompts longer than every sliding window above, and one short one. */

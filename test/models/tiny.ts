@@ -46,6 +46,16 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     model_type: 'gpt_neo', vocab_size: 57, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4,
     attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 4, intermediate_size: 80,
   },
+  // ReLU's kink can sit within the finite-difference step of some fc1 input (the gradient test
+  // then fails on a correct rule), so one config takes GELU; the ReLU one passes with its seed.
+  'opt (pre-LN, exact gelu, project_in/out 24, tied)': {
+    model_type: 'opt', vocab_size: 63, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2,
+    num_attention_heads: 4, ffn_dim: 64, word_embed_proj_dim: 24, activation_function: 'gelu',
+  },
+  'opt (post-LN, ReLU, no biases, untied)': {
+    model_type: 'opt', vocab_size: 49, max_position_embeddings: 32, hidden_size: 32, num_hidden_layers: 2,
+    num_attention_heads: 2, ffn_dim: 48, do_layer_norm_before: false, enable_bias: false, tie_word_embeddings: false,
+  },
 };
 
 /** A tiny model with weights drawn larger than the init scheme (std 0.2, biases and norms jittered), so every path matters. */
