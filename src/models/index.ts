@@ -15,6 +15,7 @@ import { qwen2 } from './qwen2.js';
 // group D imports
 import { gpt_neo } from './gpt_neo.js';
 import { opt } from './opt.js';
+import { phi3 } from './phi3.js';
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
   gpt2,
@@ -27,6 +28,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group D
   gpt_neo,
   opt,
+  phi3,
 ];
 
 /** Every model_type we can build, in registry order. */
