@@ -237,7 +237,10 @@ export const opt: Architecture<OptConfig> = {
   reshape: {
     keys: { layers: 'num_hidden_layers', hidden: 'hidden_size', heads: 'num_attention_heads', kvHeads: null, inner: 'ffn_dim', positions: 'max_position_embeddings' },
     intermediateFor: (hidden) => 4 * hidden,
-    freshConfig: () => ({ activation_function: 'relu', do_layer_norm_before: true, enable_bias: true, word_embed_proj_dim: null, pad_token_id: null }),
+    // OPTConfig reads its std from init_std, not the initializer_range the fresh config carries.
+    freshConfig: (cur) => ({
+      activation_function: 'relu', do_layer_norm_before: true, enable_bias: true, word_embed_proj_dim: null, pad_token_id: null, init_std: cur.initializerRange,
+    }),
   },
   // llama.cpp has no OPT architecture.
 };

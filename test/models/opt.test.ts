@@ -43,6 +43,14 @@ describe('opt config and parameters', () => {
   });
 });
 
+describe('opt as a reinitializer target', () => {
+  it('carries the std over as init_std', async () => {
+    const { reshapeConfig } = await import('../../src/models/config-edit.js');
+    const out = reshapeConfig({ model_type: 'gpt2', n_embd: 32, n_head: 4, n_layer: 1, initializer_range: 0.05 }, { modelType: 'opt' });
+    expect(normalizeOptConfig(out)).toMatchObject({ initializerRange: 0.05, hiddenSize: 32, ffnDim: 128, wordEmbedDim: 32 });
+  });
+});
+
 describe('opt sanitize', () => {
   it('adds the model. prefix to a bare OPTModel checkpoint', () => {
     const t = { shape: [1], data: new Float32Array(1) };
