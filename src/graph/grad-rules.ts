@@ -156,6 +156,12 @@ const sigmoid = unaryRule((g, P, _x, y) => op.mul(g, `${P}/slope/Mul`, y, op.sub
 const exp = unaryRule((_g, _P, _x, y) => y);
 const cos = unaryRule((g, P, x) => op.neg(g, `${P}/slope/Neg`, op.sin(g, `${P}/slope/Sin`, x)));
 const sin = unaryRule((g, P, x) => op.cos(g, `${P}/slope/Cos`, x));
+/** ReLU: dX = dY where X > 0, else 0 (the kink at 0 gets slope 0, as torch's). */
+const relu: GradRule = (c, n, [dy]) => {
+  const { g, prefix: P } = c;
+  const x = n.inputs[0]!;
+  give(c, 'dX', x, () => op.where(g, `${P}/dX/Where`, op.greater(g, `${P}/dX/Greater`, x, g.float32(0)), dy!, g.float32(0)));
+};
 const log: GradRule = (c, n, [dy]) => give(c, 'dX', n.inputs[0], () => op.div(c.g, `${c.prefix}/dX/Div`, dy!, n.inputs[0]!));
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -368,6 +374,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Log: log,
   Cos: cos,
   Sin: sin,
+  Relu: relu,
   Gelu: gelu,
   Softmax: softmax,
   LayerNormalization: layerNorm,

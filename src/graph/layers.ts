@@ -173,17 +173,43 @@ export interface RotaryTables {
   signedSin: Value;
 }
 
+/** Longrope's additions to the plain tables (Phi-3's rope_scaling; see models/rope.ts). */
+export interface RotaryOptions {
+  /** Multiplies cos and sin (longrope's attention_factor). */
+  scale?: number;
+  /**
+   * Frequencies that replace `invFreq` for the whole run once its largest position id is ≥
+   * `from`: transformers switches to longrope's long factors when max(position_ids) + 1
+   * exceeds original_max_position_embeddings.
+   */
+  long?: { invFreq: Float32Array; from: number };
+}
+
 /**
- * Rotary tables from position_ids and the inverse frequencies (D/2 of them):
+ * Rotary tables from position_ids and the inverse frequencies (R/2 of them, R the rotated
+ * features of a head):
  *
- *   position_ids [B,S] ─Cast→ ─Unsqueeze→ [B,S,1] ·inv_freq [D/2] → θ [B,S,D/2]
- *   θ ─Cos/Sin→ ─Concat(halves)→ [B,S,D] ─Unsqueeze→ [B,1,S,D]
+ *   position_ids [B,S] ─Cast→ ─Unsqueeze→ [B,S,1] ·inv_freq [R/2] → θ [B,S,R/2]
+ *   θ ─Cos/Sin→ (·scale) ─Concat(halves)→ [B,S,R] ─Unsqueeze→ [B,1,S,R]
+ *   (long: max(position_ids) ≥ from ─Where→ long inv_freq instead)
  */
-export function rotaryTables(g: Graph, prefix: string, positionIds: Value, invFreq: Float32Array): RotaryTables {
+export function rotaryTables(g: Graph, prefix: string, positionIds: Value, invFreq: Float32Array, options: RotaryOptions = {}): RotaryTables {
   const pos = op.unsqueeze(g, `${prefix}/positions/Unsqueeze`, op.cast(g, `${prefix}/positions/Cast`, positionIds, 'float32'), [-1]);
-  const theta = op.mul(g, `${prefix}/theta/Mul`, pos, g.constant('float32', [invFreq.length], invFreq, `${prefix}/inv_freq`));
-  const c = op.cos(g, `${prefix}/Cos`, theta);
-  const s = op.sin(g, `${prefix}/Sin`, theta);
+  let freqs = g.constant('float32', [invFreq.length], invFreq, `${prefix}/inv_freq`);
+  if (options.long) {
+    // An integer path with no parameter on it: ReduceMax needs no gradient rule.
+    const maxPos = op.reduceMax(g, `${prefix}/max_position/ReduceMax`, positionIds, [0, 1], false);
+    const isLong = op.greater(g, `${prefix}/long/Greater`, maxPos, g.int64(options.long.from - 1));
+    const longFreqs = g.constant('float32', [invFreq.length], options.long.invFreq, `${prefix}/long_inv_freq`);
+    freqs = op.where(g, `${prefix}/inv_freq/Where`, isLong, longFreqs, freqs);
+  }
+  const theta = op.mul(g, `${prefix}/theta/Mul`, pos, freqs);
+  let c = op.cos(g, `${prefix}/Cos`, theta);
+  let s = op.sin(g, `${prefix}/Sin`, theta);
+  if (options.scale !== undefined && options.scale !== 1) {
+    c = op.mul(g, `${prefix}/cos/scale/Mul`, c, g.float32(options.scale));
+    s = op.mul(g, `${prefix}/sin/scale/Mul`, s, g.float32(options.scale));
+  }
   const cos = op.concat(g, `${prefix}/cos/Concat`, [c, c], -1);
   const signedSin = op.concat(g, `${prefix}/sin/Concat`, [op.neg(g, `${prefix}/sin/Neg`, s), s], -1);
   return {
@@ -206,4 +232,19 @@ export function applyRotary(g: Graph, prefix: string, x: Value, rope: RotaryTabl
     op.mul(g, `${prefix}/cos/Mul`, x, rope.cos),
     op.mul(g, `${prefix}/sin/Mul`, swapped, rope.signedSin),
   );
+}
+
+/**
+ * RoPE on the first R features of each head only (partial_rotary_factor < 1; R from the
+ * tables), the other D − R passed through as transformers' apply_rotary_pos_emb does:
+ *
+ *   x [B,h,S,D] ─Split→ [.., R] ─applyRotary→ ┐
+ *               └────→ [.., D−R] ─────────────┴ Concat → [B,h,S,D]
+ */
+export function applyPartialRotary(g: Graph, prefix: string, x: Value, rope: RotaryTables): Value {
+  const D = x.shape[3] as number;
+  const R = rope.cos.shape[3] as number;
+  if (R === D) return applyRotary(g, prefix, x, rope);
+  const [rot, pass] = op.split(g, `${prefix}/partial/Split`, x, [R, D - R], -1);
+  return op.concat(g, `${prefix}/partial/Concat`, [applyRotary(g, prefix, rot, rope), pass], -1);
 }

@@ -42,6 +42,8 @@ export const tanh = unary('Tanh');
 export const sigmoid = unary('Sigmoid');
 export const cos = unary('Cos');
 export const sin = unary('Sin');
+/** max(x, 0): OPT's MLP activation. */
+export const relu = unary('Relu');
 
 /** GELU; `approximate: 'tanh'` is GPT-2's gelu_new (Gelu-20). */
 export function gelu(g: Graph, name: string, x: Value, approximate: 'none' | 'tanh'): Value {
@@ -131,6 +133,8 @@ function reduce(op: string) {
 }
 export const reduceMean = reduce('ReduceMean');
 export const reduceSum = reduce('ReduceSum');
+/** Only on integer paths (the largest position id, for longrope); it has no gradient rule. */
+export const reduceMax = reduce('ReduceMax');
 
 export function where(g: Graph, name: string, cond: Value, a: Value, b: Value): Value {
   const shape = broadcast(broadcast(cond.shape, a.shape), b.shape);

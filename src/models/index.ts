@@ -16,6 +16,9 @@ import { gemma } from './gemma.js';
 import { gemma2 } from './gemma2.js';
 import { gemma3_text } from './gemma3_text.js';
 // group D imports
+import { gpt_neo } from './gpt_neo.js';
+import { opt } from './opt.js';
+import { phi3 } from './phi3.js';
 
 const ARCHITECTURES: readonly Architecture<any>[] = [
   gpt2,
@@ -29,6 +32,9 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   gemma2,
   gemma3_text,
   // group D
+  gpt_neo,
+  opt,
+  phi3,
 ];
 
 /** Every model_type we can build, in registry order. */

@@ -138,15 +138,19 @@ export function logitsFrom(hs: Vec[], head: Float32Array, V: number, C: number):
   return out;
 }
 
-/** RoPE in the rotate-half convention: pairs (d, d + D/2) rotate by position·freq[d]. */
-export function rotate(x: Vec, heads: number, D: number, pos: number, invFreq: ArrayLike<number>): Vec {
-  const out = new Float64Array(x.length);
-  const half = D / 2;
+/**
+ * RoPE in the rotate-half convention: in each head's first R = 2·invFreq.length features, pairs
+ * (d, d + R/2) rotate by position·freq[d]; features past R pass through (partial rotary). cos
+ * and sin are multiplied by `scale` (longrope's attention factor).
+ */
+export function rotate(x: Vec, heads: number, D: number, pos: number, invFreq: ArrayLike<number>, scale = 1): Vec {
+  const out = Float64Array.from(x);
+  const half = invFreq.length;
   for (let h = 0; h < heads; h++) {
     for (let d = 0; d < half; d++) {
       const angle = pos * invFreq[d];
-      const c = Math.cos(angle);
-      const s = Math.sin(angle);
+      const c = Math.cos(angle) * scale;
+      const s = Math.sin(angle) * scale;
       const a = x[h * D + d];
       const b = x[h * D + d + half];
       out[h * D + d] = a * c - b * s;
@@ -155,4 +159,3 @@ export function rotate(x: Vec, heads: number, D: number, pos: number, invFreq: A
   }
   return out;
 }
-

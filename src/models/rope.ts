@@ -6,13 +6,24 @@
  * the same; an unknown rope_type is an error, never a silently different model.
  */
 import { UserError } from '../core/tool.js';
+import type { RotaryOptions } from '../graph/layers.js';
 import { ConfigReader } from './architecture.js';
 
-/** rope scaling, normalised: none, linear (positions / factor) or Llama 3's frequency bands. */
+/**
+ * rope scaling, normalised: none, linear (positions / factor), Llama 3's frequency bands, or
+ * longrope (Phi-3: one factor per frequency, short within the original context and long past
+ * it, cos/sin scaled by the attention factor).
+ */
 export type RopeScaling =
   | { type: 'none' }
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
+
+/** Scalings only some families wire through (longrope needs the cos/sin scale and the switch in rotaryTables). */
+export interface RopeSupport {
+  longrope?: boolean;
+}
 
 /** The base and scaling a config's rotary embedding uses. */
 export interface RopeConfig {
@@ -25,7 +36,13 @@ export interface RopeConfig {
  * entry where rope_parameters is keyed by layer type (Gemma 3: full_attention /
  * sliding_attention).
  */
-export function readRope(raw: Record<string, unknown>, where: string, defaultTheta: number, layerType?: string): RopeConfig {
+export function readRope(
+  raw: Record<string, unknown>,
+  where: string,
+  defaultTheta: number,
+  layerType?: string,
+  support: RopeSupport = {},
+): RopeConfig {
   let params = raw.rope_parameters as Record<string, unknown> | null | undefined;
   let at = `${where} config.json rope_parameters`;
   if (params && layerType && typeof params[layerType] === 'object') {
@@ -34,18 +51,20 @@ export function readRope(raw: Record<string, unknown>, where: string, defaultThe
   }
   if (params && typeof params === 'object') {
     const r = new ConfigReader(params, at);
-    return { ropeTheta: r.number('rope_theta', defaultTheta), ropeScaling: ropeScaling(params, at) };
+    return { ropeTheta: r.number('rope_theta', defaultTheta), ropeScaling: ropeScaling(params, at, raw, support) };
   }
   const r = new ConfigReader(raw, `${where} config.json`);
   const scaling = raw.rope_scaling as Record<string, unknown> | null | undefined;
   return {
     ropeTheta: r.number('rope_theta', defaultTheta),
-    ropeScaling: scaling ? ropeScaling(scaling, `${where} config.json rope_scaling`) : { type: 'none' },
+    ropeScaling: scaling ? ropeScaling(scaling, `${where} config.json rope_scaling`, raw, support) : { type: 'none' },
   };
 }
 
-function ropeScaling(s: Record<string, unknown>, at: string): RopeScaling {
-  const type = String(s.rope_type ?? s.type ?? 'default');
+function ropeScaling(s: Record<string, unknown>, at: string, raw: Record<string, unknown>, support: RopeSupport): RopeScaling {
+  let type = String(s.rope_type ?? s.type ?? 'default');
+  if (type === 'su') type = 'longrope'; // Phi-3's first name for it
+  if (type === 'longrope' && support.longrope) return longrope(s, at, raw);
   const r = new ConfigReader(s, at);
   if (type === 'default') return { type: 'none' };
   if (type === 'linear') return { type: 'linear', factor: r.number('factor') };
@@ -58,19 +77,48 @@ function ropeScaling(s: Record<string, unknown>, at: string): RopeScaling {
       originalMaxPositions: r.int('original_max_position_embeddings'),
     };
   }
-  throw new UserError(`${at}: rope type "${type}" is not supported; use default, linear or llama3`);
+  throw new UserError(`${at}: rope type "${type}" is not supported; use default, linear${support.longrope ? ', llama3 or longrope' : ' or llama3'}`);
+}
+
+/**
+ * Longrope as transformers' _compute_longrope_parameters reads it: the original context from
+ * the config's top-level original_max_position_embeddings (Phi-3 keeps it there, and it wins),
+ * else rope_parameters', else max_position_embeddings; factor defaults to max/original; the
+ * attention factor to √(1 + ln factor / ln original) (1 when factor ≤ 1).
+ */
+function longrope(s: Record<string, unknown>, at: string, raw: Record<string, unknown>): RopeScaling {
+  const r = new ConfigReader(s, at);
+  const top = new ConfigReader(raw, at.replace(/ rope_\w+$/, ''));
+  const factors = (key: string): number[] => {
+    const v = s[key];
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      throw new UserError(`${at}: "${key}" must be a list of positive numbers (one per rotary frequency), got ${JSON.stringify(v)}`);
+    }
+    return v as number[];
+  };
+  const originalMaxPositions = top.has('original_max_position_embeddings')
+    ? top.int('original_max_position_embeddings')
+    : r.has('original_max_position_embeddings') ? r.int('original_max_position_embeddings') : top.int('max_position_embeddings');
+  const factor = r.has('factor') ? r.number('factor') : top.int('max_position_embeddings') / originalMaxPositions;
+  const attentionFactor = r.has('attention_factor')
+    ? r.number('attention_factor')
+    : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalMaxPositions));
+  return { type: 'longrope', shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositions, attentionFactor };
 }
 
 /**
  * Inverse frequencies θ_i = theta^(−2i/dim) for the `dim` rotated features, with the scaling
  * applied as transformers' `_compute_llama3_parameters` does: long wavelengths slowed by
- * `factor`, short ones kept, the band between interpolated smoothly.
+ * `factor`, short ones kept, the band between interpolated smoothly. Longrope divides each by
+ * its short factor here (the frequencies within the original context); `rotaryOptions` has
+ * the long ones.
  */
 export function inverseFrequencies(theta: number, s: RopeScaling, dim: number): Float32Array {
   const out = new Float32Array(dim / 2);
   for (let i = 0; i < dim / 2; i++) {
     let f = 1 / Math.pow(theta, (2 * i) / dim);
     if (s.type === 'linear') f /= s.factor;
+    else if (s.type === 'longrope') f /= s.shortFactor[i];
     else if (s.type === 'llama3') {
       const wavelen = (2 * Math.PI) / f;
       const lowFreqWavelen = s.originalMaxPositions / s.lowFreqFactor;
@@ -84,4 +132,19 @@ export function inverseFrequencies(theta: number, s: RopeScaling, dim: number): 
     out[i] = f;
   }
   return out;
+}
+
+/** What rotaryTables needs beyond the frequencies: longrope's cos/sin scale and its long-context frequencies. */
+export function rotaryOptions(theta: number, s: RopeScaling, dim: number): RotaryOptions {
+  if (s.type !== 'longrope') return {};
+  const long = inverseFrequencies(theta, { ...s, shortFactor: s.longFactor }, dim);
+  return { scale: s.attentionFactor, long: { invFreq: long, from: s.originalMaxPositions } };
+}
+
+/** Throws unless longrope's factor lists have one entry per rotary frequency (`dim` rotated features). */
+export function checkRopeFactors(s: RopeScaling, dim: number, where: string): void {
+  if (s.type !== 'longrope') return;
+  for (const [key, list] of [['short_factor', s.shortFactor], ['long_factor', s.longFactor]] as const) {
+    if (list.length !== dim / 2) throw new UserError(`${where}: rope "${key}" has ${list.length} entries; the ${dim} rotary features need ${dim / 2}`);
+  }
 }

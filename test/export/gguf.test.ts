@@ -110,3 +110,36 @@ describe('exportGguf of a model with sliding windows', () => {
     expect(readGguf(fs.readFileSync(file)).metadata.get('llama.context_length')).toBe(64);
   });
 });
+
+describe('exportGguf (phi3)', () => {
+  const base = {
+    model_type: 'phi3', vocab_size: 40, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 1, num_attention_heads: 4,
+    num_key_value_heads: 2, max_position_embeddings: 64, original_max_position_embeddings: 32, sliding_window: 8, partial_rotary_factor: 0.5,
+  };
+
+  it('keeps qkv_proj and gate_up_proj fused as attn_qkv / ffn_up, rows unpermuted (NEOX rope), with the phi3 keys', () => {
+    const { arch, cfg } = resolveArchitecture(base);
+    const params = arch.parameters(cfg);
+    const weights = arch.init(cfg, new Random(2));
+    const file = path.join(tmp(), 'p.gguf');
+    exportGguf(file, { dir: tmp(), arch, cfg, weights, quantized: new Map(), half: false, name: 'phi' }, params);
+    const buf = fs.readFileSync(file);
+    const g = readGguf(buf);
+    expect(g.metadata.get('general.architecture')).toBe('phi3');
+    expect(g.metadata.get('phi3.rope.dimension_count')).toBe(4);
+    expect(g.metadata.get('phi3.rope.scaling.original_context_length')).toBe(32);
+    expect(g.metadata.get('phi3.attention.sliding_window')).toBe(8);
+    expect(g.tensors.map((t) => t.name)).toEqual([
+      'token_embd.weight', 'blk.0.attn_norm.weight', 'blk.0.attn_qkv.weight', 'blk.0.attn_output.weight',
+      'blk.0.ffn_norm.weight', 'blk.0.ffn_up.weight', 'blk.0.ffn_down.weight', 'output_norm.weight', 'output.weight',
+    ]);
+    const qkv = g.tensors.find((t) => t.name === 'blk.0.attn_qkv.weight')!;
+    expect(qkv.dims).toEqual([32, 64]);
+    expect(buf.readFloatLE(g.dataStart + qkv.offset + (9 * 32 + 3) * 4)).toBe(weights.get('model.layers.0.self_attn.qkv_proj.weight')!.data[9 * 32 + 3]);
+  });
+
+  it('refuses longrope in one line (its factor tensors are not written)', () => {
+    const { arch, cfg } = resolveArchitecture({ ...base, rope_scaling: { type: 'longrope', short_factor: [1, 1], long_factor: [2, 2] } });
+    expect(() => arch.gguf!.hyperparameters(cfg)).toThrow(/longrope .* use onnx or safetensors/);
+  });
+});

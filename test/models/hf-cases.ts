@@ -56,6 +56,41 @@ export const HF_CASES: Record<string, HfCase> = {
     },
   },
   // group D
+  gpt_neo: {
+    model_type: 'gpt_neo',
+    config: {
+      vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4, intermediate_size: 48,
+      attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 5,
+    },
+  },
+  opt: {
+    model_type: 'opt',
+    config: { vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, ffn_dim: 64 },
+  },
+  'opt (post-LN, project_in/out: opt-350m layout)': {
+    model_type: 'opt',
+    config: {
+      vocab_size: 96, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, ffn_dim: 64,
+      do_layer_norm_before: false, word_embed_proj_dim: 16,
+    },
+  },
+  // Every sequence here (≤ 23 tokens) stays within the original context of 32: short factors.
+  'phi3 (GQA, partial rotary ½, longrope short factors, sliding window 5)': {
+    model_type: 'phi3',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      original_max_position_embeddings: 32, sliding_window: 5, pad_token_id: 0,
+      rope_scaling: { type: 'longrope', short_factor: [1.0, 1.7], long_factor: [3.0, 5.0], partial_rotary_factor: 0.5 },
+    },
+  },
+  // Both prompts (14 and 6 tokens) exceed the original context of 4 from their first pass: long factors throughout.
+  'phi3 (longrope long factors, tied)': {
+    model_type: 'phi3',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
+      original_max_position_embeddings: 4, pad_token_id: 0, rope_scaling: { type: 'longrope', short_factor: [1, 1, 1, 1], long_factor: [1.5, 2, 4, 9] },
+    },
+  },
 };
 
 /** Prompts longer than every sliding window above, and one short one. */

@@ -121,6 +121,7 @@ describe('llama init', () => {
 
 describe('architecture registry', () => {
   it('dispatches on model_type', () => {
+    // The first four in registry order; the families added after them follow.
     expect(SUPPORTED_MODEL_TYPES.slice(0, 4)).toEqual(['gpt2', 'llama', 'mistral', 'qwen2']);
     expect(architectureFor({ model_type: 'qwen2' }).modelType).toBe('qwen2');
   });

@@ -59,6 +59,31 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     },
   },
   // group D
+  'gpt_neo (global, local 4, local 4; unscaled attention)': {
+    model_type: 'gpt_neo', vocab_size: 57, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4,
+    attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 4, intermediate_size: 80,
+  },
+  // ReLU's kink can sit within the finite-difference step of some fc1 input (the gradient test
+  // then fails on a correct rule), so one config takes GELU; the ReLU one passes with its seed.
+  'opt (pre-LN, exact gelu, project_in/out 24, tied)': {
+    model_type: 'opt', vocab_size: 63, max_position_embeddings: 64, hidden_size: 32, num_hidden_layers: 2,
+    num_attention_heads: 4, ffn_dim: 64, word_embed_proj_dim: 24, activation_function: 'gelu',
+  },
+  'opt (post-LN, ReLU, no biases, untied)': {
+    model_type: 'opt', vocab_size: 49, max_position_embeddings: 32, hidden_size: 32, num_hidden_layers: 2,
+    num_attention_heads: 2, ffn_dim: 48, do_layer_norm_before: false, enable_bias: false, tie_word_embeddings: false,
+  },
+  // Longrope switches factors at original_max_position_embeddings; the tests' 5–15 tokens stay on one side of it.
+  'phi3 (GQA, partial rotary ½, longrope short factors, sliding window 4)': {
+    model_type: 'phi3', vocab_size: 61, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, max_position_embeddings: 64, original_max_position_embeddings: 32, sliding_window: 4,
+    partial_rotary_factor: 0.5, rope_scaling: { type: 'longrope', short_factor: [1.0, 1.5], long_factor: [2.0, 4.0] },
+  },
+  'phi3 (longrope long factors past an original context of 4, tied)': {
+    model_type: 'phi3', vocab_size: 47, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4,
+    max_position_embeddings: 32, original_max_position_embeddings: 4, tie_word_embeddings: true,
+    rope_parameters: { rope_type: 'longrope', rope_theta: 5000, short_factor: [1, 1, 1, 1], long_factor: [1.2, 2, 3.5, 8], attention_factor: 1.3 },
+  },
 };
 
 /** A tiny model with weights drawn larger than the init scheme (std 0.2, biases and norms jittered), so every path matters. */
