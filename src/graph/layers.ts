@@ -193,3 +193,19 @@ export function applyRotary(g: Graph, prefix: string, x: Value, rope: RotaryTabl
     op.mul(g, `${prefix}/sin/Mul`, swapped, rope.signedSin),
   );
 }
+
+/**
+ * RoPE on the first `rotaryDim` features of each head only (GPT-NeoX's rotary_pct, Phi's and
+ * StableLM's partial_rotary_factor); the rest pass through unrotated. `rope` is built for
+ * `rotaryDim` (rotaryDim/2 inverse frequencies) and rotates halves within that slice, as
+ * transformers' apply_rotary_pos_emb does on q[..., :rotary_dim].
+ *
+ *   x [B,h,S,D] ─Split→ rot [B,h,S,rotaryDim] ─applyRotary→ ┐
+ *               └────→ pass [B,h,S,D−rotaryDim] ────────────┴─Concat→ [B,h,S,D]
+ */
+export function applyPartialRotary(g: Graph, prefix: string, x: Value, rope: RotaryTables, rotaryDim: number): Value {
+  const D = x.shape[3] as number;
+  if (rotaryDim === D) return applyRotary(g, prefix, x, rope);
+  const [rot, pass] = op.split(g, `${prefix}/partial/Split`, x, [rotaryDim, D - rotaryDim], -1);
+  return op.concat(g, `${prefix}/partial/Concat`, [applyRotary(g, prefix, rot, rope), pass], -1);
+}

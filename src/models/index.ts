@@ -11,6 +11,7 @@ import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
 // group B imports
+import { gpt_neox } from './gpt_neox.js';
 // group C imports
 // group D imports
 
@@ -21,6 +22,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   qwen2,
   // group A
   // group B
+  gpt_neox,
   // group C
   // group D
 ];

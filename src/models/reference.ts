@@ -143,3 +143,24 @@ export function rotate(x: Vec, heads: number, D: number, pos: number, invFreq: A
   return out;
 }
 
+
+/**
+ * Partial RoPE: within each head only the first `rotaryDim` features rotate, pairs
+ * (d, d + rotaryDim/2) by position·freq[d]; the rest are copied (GPT-NeoX, Phi, StableLM).
+ */
+export function rotatePartial(x: Vec, heads: number, D: number, rotaryDim: number, pos: number, invFreq: ArrayLike<number>): Vec {
+  const out = Float64Array.from(x);
+  const half = rotaryDim / 2;
+  for (let h = 0; h < heads; h++) {
+    for (let d = 0; d < half; d++) {
+      const angle = pos * invFreq[d];
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      const a = x[h * D + d];
+      const b = x[h * D + d + half];
+      out[h * D + d] = a * c - b * s;
+      out[h * D + d + half] = b * c + a * s;
+    }
+  }
+  return out;
+}

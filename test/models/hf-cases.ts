@@ -30,6 +30,14 @@ export const HF_CASES: Record<string, HfCase> = {
   },
   // group A
   // group B
+  gpt_neox: {
+    model_type: 'gpt_neox',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, rotary_pct: 0.5, rotary_emb_base: 5000 },
+  },
+  'gpt_neox (sequential residual, tied)': {
+    model_type: 'gpt_neox',
+    config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, use_parallel_residual: false, rotary_pct: 0.25 },
+  },
   // group C
   // group D
 };

@@ -40,6 +40,15 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   },
   // group A
   // group B
+  'gpt_neox (parallel residual, rotary_pct ½, legacy keys)': {
+    model_type: 'gpt_neox', vocab_size: 57, hidden_size: 32, intermediate_size: 72, num_hidden_layers: 2,
+    num_attention_heads: 4, max_position_embeddings: 64, rotary_pct: 0.5, rotary_emb_base: 5000, hidden_act: 'gelu',
+  },
+  'gpt_neox (sequential, ¼ rotary, tied, no attention bias, tanh gelu)': {
+    model_type: 'gpt_neox', vocab_size: 49, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 2, max_position_embeddings: 64, use_parallel_residual: false, tie_word_embeddings: true,
+    attention_bias: false, hidden_act: 'gelu_new', rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
+  },
   // group C
   // group D
 };
