@@ -12,6 +12,7 @@ import { qwen2 } from './qwen2.js';
 // group A imports
 // group B imports
 import { gpt_neox } from './gpt_neox.js';
+import { phi } from './phi.js';
 // group C imports
 // group D imports
 
@@ -23,6 +24,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group A
   // group B
   gpt_neox,
+  phi,
   // group C
   // group D
 ];

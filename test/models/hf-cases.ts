@@ -38,6 +38,14 @@ export const HF_CASES: Record<string, HfCase> = {
     model_type: 'gpt_neox',
     config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, use_parallel_residual: false, rotary_pct: 0.25 },
   },
+  phi: {
+    model_type: 'phi',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, partial_rotary_factor: 0.5, qk_layernorm: true },
+  },
+  'phi (tied head with bias)': {
+    model_type: 'phi',
+    config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, partial_rotary_factor: 0.25 },
+  },
   // group C
   // group D
 };

@@ -49,6 +49,16 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 2, max_position_embeddings: 64, use_parallel_residual: false, tie_word_embeddings: true,
     attention_bias: false, hidden_act: 'gelu_new', rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
   },
+  'phi (GQA, qk_layernorm, partial rotary ½)': {
+    model_type: 'phi', vocab_size: 63, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, partial_rotary_factor: 0.5,
+    qk_layernorm: true, rope_theta: 20000, pad_token_id: 0,
+  },
+  'phi (tied head with its own bias, ¼ rotary, exact gelu)': {
+    model_type: 'phi', vocab_size: 45, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, hidden_act: 'gelu',
+    rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
+  },
   // group C
   // group D
 };
