@@ -13,6 +13,7 @@ import { qwen2 } from './qwen2.js';
 // group B imports
 import { gpt_neox } from './gpt_neox.js';
 import { phi } from './phi.js';
+import { stablelm } from './stablelm.js';
 // group C imports
 // group D imports
 
@@ -25,6 +26,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group B
   gpt_neox,
   phi,
+  stablelm,
   // group C
   // group D
 ];

@@ -46,6 +46,17 @@ export const HF_CASES: Record<string, HfCase> = {
     model_type: 'phi',
     config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, partial_rotary_factor: 0.25 },
   },
+  stablelm: {
+    model_type: 'stablelm',
+    config: {
+      ...SMALL, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      partial_rotary_factor: 0.25, use_qkv_bias: true, qk_layernorm: true, use_parallel_residual: true,
+    },
+  },
+  'stablelm (sequential residual)': {
+    model_type: 'stablelm',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, partial_rotary_factor: 0.5 },
+  },
   // group C
   // group D
 };

@@ -59,6 +59,16 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, hidden_act: 'gelu',
     rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
   },
+  'stablelm (GQA, per-head qk_layernorm, qkv bias, parallel residual)': {
+    model_type: 'stablelm', vocab_size: 61, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, partial_rotary_factor: 0.25,
+    use_qkv_bias: true, qk_layernorm: true, use_parallel_residual: true,
+  },
+  'stablelm (sequential, tied, rotary ½)': {
+    model_type: 'stablelm', vocab_size: 47, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 64, tie_word_embeddings: true,
+    rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
+  },
   // group C
   // group D
 };
