@@ -14,6 +14,7 @@ import { qwen2 } from './qwen2.js';
 import { gpt_neox } from './gpt_neox.js';
 import { phi } from './phi.js';
 import { stablelm } from './stablelm.js';
+import { starcoder2 } from './starcoder2.js';
 // group C imports
 // group D imports
 
@@ -27,6 +28,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   gpt_neox,
   phi,
   stablelm,
+  starcoder2,
   // group C
   // group D
 ];

@@ -57,6 +57,17 @@ export const HF_CASES: Record<string, HfCase> = {
     model_type: 'stablelm',
     config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, partial_rotary_factor: 0.5 },
   },
+  starcoder2: {
+    model_type: 'starcoder2',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4,
+      num_key_value_heads: 2, sliding_window: 4, use_bias: true, rope_theta: 1e5,
+    },
+  },
+  'starcoder2 (no biases, untied)': {
+    model_type: 'starcoder2',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, use_bias: false },
+  },
   // group C
   // group D
 };

@@ -69,6 +69,15 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 64, tie_word_embeddings: true,
     rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
   },
+  'starcoder2 (GQA, sliding window 3, biases, untied)': {
+    model_type: 'starcoder2', vocab_size: 53, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, sliding_window: 3,
+    tie_word_embeddings: false, rope_theta: 100000,
+  },
+  'starcoder2 (tied, no biases, exact gelu, head_dim override)': {
+    model_type: 'starcoder2', vocab_size: 51, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 64, use_bias: false, hidden_act: 'gelu',
+  },
   // group C
   // group D
 };
