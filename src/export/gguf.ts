@@ -133,6 +133,8 @@ export function ggufTensors(src: GgufSource, params: ParamSpec[]): GgufTensor[] 
 /** Writes `file`; returns the tensor count and the file type. */
 export function exportGguf(file: string, src: GgufSource, params: ParamSpec[]): { tensors: number; fileType: number } {
   const spec = ggufSpecOf(src.arch);
+  // Hyperparameters first: they refuse what llama.cpp cannot hold before any tensor is converted.
+  const hyper = hyperparameters(spec, src.cfg);
   const tensors = ggufTensors(src, params);
   const bits = new Set([...src.quantized.values()].map((q) => q.bits));
   const fileType = bits.has(4) ? 2 : bits.has(8) ? 7 : src.half ? 1 : 0; // LLAMA_FTYPE_MOSTLY_Q4_0 / Q8_0 / F16 / ALL_F32
@@ -140,7 +142,7 @@ export function exportGguf(file: string, src: GgufSource, params: ParamSpec[]): 
     ['general.architecture', { type: 'string', value: spec.arch }],
     ['general.name', { type: 'string', value: src.name }],
     ['general.file_type', { type: 'u32', value: fileType }],
-    ...hyperparameters(spec, src.cfg),
+    ...hyper,
     ...tokenizerMetadata(src.dir, src.cfg, spec),
   ]);
   writeGguf(file, metadata, tensors);

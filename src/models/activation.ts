@@ -1,5 +1,6 @@
 /**
- * The MLP activations of the LayerNorm families (gpt_neo, opt), by transformers' ACT2FN names:
+ * The MLP activations of the LayerNorm families (gpt2, gpt_neo, opt, gpt_neox, phi…), by
+ * transformers' ACT2FN names:
  * one reader for config.json, one emitter for the graph and one function for the reference.
  */
 import { UserError } from '../core/tool.js';
@@ -36,4 +37,13 @@ export function activate(g: Graph, prefix: string, x: Value, act: Activation): V
 export function activationFn(act: Activation): (x: number) => number {
   if (act === 'relu') return (x) => Math.max(x, 0);
   return act === 'gelu_tanh' ? geluTanh : geluExact;
+}
+
+const GELUS = Object.keys(ACTIVATIONS).filter((k) => ACTIVATIONS[k] !== 'relu');
+
+/** For the families whose MLP is a GELU: the Gelu-20 approximation of `act`; a UserError naming `key` otherwise. */
+export function geluApproximation(act: unknown, where: string, key: string): 'tanh' | 'none' {
+  const a = ACTIVATIONS[String(act)];
+  if (!a || a === 'relu') throw new UserError(`${where}: ${key} "${String(act)}" is not supported; use one of ${GELUS.join(', ')}`);
+  return a === 'gelu_tanh' ? 'tanh' : 'none';
 }

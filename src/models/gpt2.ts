@@ -11,6 +11,7 @@ import { appendCache, attention, lastPosition, linearInOut, splitHeads } from '.
 import * as op from '../graph/ops.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
+import { geluApproximation } from './activation.js';
 import {
   ConfigReader,
   initWeights,
@@ -31,25 +32,12 @@ export interface Gpt2Config extends DecoderConfig {
   geluApproximate: 'tanh' | 'none';
 }
 
-const GELU: Record<string, 'tanh' | 'none'> = {
-  gelu_new: 'tanh',
-  gelu_pytorch_tanh: 'tanh',
-  gelu_fast: 'tanh',
-  gelu: 'none',
-};
-
 export function normalizeGpt2Config(raw: Record<string, unknown>): Gpt2Config {
   const r = new ConfigReader(raw, 'gpt2 config.json');
   const hiddenSize = r.int('n_embd', 768);
   const numHeads = r.int('n_head', 12);
   r.divisible('n_embd', hiddenSize, numHeads, 'n_head');
-  const activation = String(raw.activation_function ?? 'gelu_new');
-  const geluApproximate = GELU[activation];
-  if (!geluApproximate) {
-    throw new UserError(
-      `gpt2 config.json: activation_function "${activation}" is not supported; use one of ${Object.keys(GELU).join(', ')}`,
-    );
-  }
+  const geluApproximate = geluApproximation(raw.activation_function ?? 'gelu_new', 'gpt2 config.json', 'activation_function');
   if (raw.scale_attn_by_inverse_layer_idx === true || raw.reorder_and_upcast_attn === true) {
     throw new UserError('gpt2 config.json: scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported; set them to false');
   }

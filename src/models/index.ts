@@ -11,6 +11,10 @@ import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
 // group B imports
+import { gpt_neox } from './gpt_neox.js';
+import { phi } from './phi.js';
+import { stablelm } from './stablelm.js';
+import { starcoder2 } from './starcoder2.js';
 // group C imports
 import { gemma } from './gemma.js';
 import { gemma2 } from './gemma2.js';
@@ -27,6 +31,10 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   qwen2,
   // group A
   // group B
+  gpt_neox,
+  phi,
+  stablelm,
+  starcoder2,
   // group C
   gemma,
   gemma2,

@@ -7,6 +7,7 @@
  */
 import { UserError } from '../core/tool.js';
 import type { RotaryOptions } from '../graph/layers.js';
+import type { GgufValue } from '../export/gguf-format.js';
 import { ConfigReader } from './architecture.js';
 
 /**
@@ -147,4 +148,39 @@ export function checkRopeFactors(s: RopeScaling, dim: number, where: string): vo
   for (const [key, list] of [['short_factor', s.shortFactor], ['long_factor', s.longFactor]] as const) {
     if (list.length !== dim / 2) throw new UserError(`${where}: rope "${key}" has ${list.length} entries; the ${dim} rotary features need ${dim / 2}`);
   }
+}
+
+/**
+ * How many features of each head rotate (partial RoPE: GPT-NeoX, Phi, StableLM), as
+ * transformers computes it: int(head_dim · partial_rotary_factor). transformers ≥ 5 keeps the
+ * factor in rope_parameters; older configs at the top level under `legacyKey` (rotary_pct for
+ * GPT-NeoX, partial_rotary_factor for Phi and StableLM). Must come out even and non-zero.
+ */
+export function rotaryDimension(raw: Record<string, unknown>, where: string, headDim: number, legacyKey: string, fallback: number): number {
+  const params = raw.rope_parameters as Record<string, unknown> | null | undefined;
+  const inParams = params && typeof params === 'object' && params.partial_rotary_factor != null;
+  const at = inParams ? `${where} config.json rope_parameters` : `${where} config.json`;
+  const factor = new ConfigReader(inParams ? params : raw, at).number(inParams ? 'partial_rotary_factor' : legacyKey, fallback);
+  const dim = Math.floor(headDim * factor);
+  if (factor > 1 || dim < 2 || dim % 2 !== 0) {
+    const key = inParams ? 'partial_rotary_factor' : legacyKey;
+    throw new UserError(`${at}: "${key}" ${factor} rotates ${dim} of ${headDim} head features; it must give an even number between 2 and head_dim`);
+  }
+  return dim;
+}
+
+/**
+ * A partial_rotary_factor for a fresh config with heads of `headDim` features: `preferred` if
+ * it rotates an even number of them, else the next of ½ and 1 that does (binary fractions, so
+ * int(head_dim · factor) is exact).
+ */
+export function partialRotaryFactorFor(headDim: number, preferred: number): number {
+  return [preferred, 0.5, 1].find((f) => f >= preferred && Math.floor(headDim * f) >= 2 && Math.floor(headDim * f) % 2 === 0) ?? 1;
+}
+
+/** GGUF's rope.scaling.* keys for a scaling; a UserError for what llama.cpp's GGUF cannot say. */
+export function ggufRopeScaling(s: RopeScaling): [string, GgufValue][] {
+  if (s.type === 'none') return [];
+  if (s.type === 'linear') return [['rope.scaling.type', { type: 'string', value: 'linear' }], ['rope.scaling.factor', { type: 'f32', value: s.factor }]];
+  throw new UserError(`--export_format gguf: rope_scaling "${s.type}" is not supported in GGUF export yet; use onnx or safetensors`);
 }

@@ -30,6 +30,44 @@ export const HF_CASES: Record<string, HfCase> = {
   },
   // group A
   // group B
+  gpt_neox: {
+    model_type: 'gpt_neox',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, rotary_pct: 0.5, rotary_emb_base: 5000 },
+  },
+  'gpt_neox (sequential residual, tied)': {
+    model_type: 'gpt_neox',
+    config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, use_parallel_residual: false, rotary_pct: 0.25 },
+  },
+  phi: {
+    model_type: 'phi',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, partial_rotary_factor: 0.5, qk_layernorm: true },
+  },
+  'phi (tied head with bias)': {
+    model_type: 'phi',
+    config: { ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 2, partial_rotary_factor: 0.25 },
+  },
+  stablelm: {
+    model_type: 'stablelm',
+    config: {
+      ...SMALL, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      partial_rotary_factor: 0.25, use_qkv_bias: true, qk_layernorm: true, use_parallel_residual: true,
+    },
+  },
+  'stablelm (sequential residual)': {
+    model_type: 'stablelm',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, partial_rotary_factor: 0.5 },
+  },
+  starcoder2: {
+    model_type: 'starcoder2',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4,
+      num_key_value_heads: 2, sliding_window: 4, use_bias: true, rope_theta: 1e5,
+    },
+  },
+  'starcoder2 (no biases, untied)': {
+    model_type: 'starcoder2',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, use_bias: false },
+  },
   // group C
   gemma: {
     model_type: 'gemma',

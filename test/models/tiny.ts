@@ -40,6 +40,44 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   },
   // group A
   // group B
+  'gpt_neox (parallel residual, rotary_pct ½, legacy keys)': {
+    model_type: 'gpt_neox', vocab_size: 57, hidden_size: 32, intermediate_size: 72, num_hidden_layers: 2,
+    num_attention_heads: 4, max_position_embeddings: 64, rotary_pct: 0.5, rotary_emb_base: 5000, hidden_act: 'gelu',
+  },
+  'gpt_neox (sequential, ¼ rotary, tied, no attention bias, tanh gelu)': {
+    model_type: 'gpt_neox', vocab_size: 49, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 2, max_position_embeddings: 64, use_parallel_residual: false, tie_word_embeddings: true,
+    attention_bias: false, hidden_act: 'gelu_new', rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
+  },
+  'phi (GQA, qk_layernorm, partial rotary ½)': {
+    model_type: 'phi', vocab_size: 63, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, partial_rotary_factor: 0.5,
+    qk_layernorm: true, rope_theta: 20000, pad_token_id: 0,
+  },
+  'phi (tied head with its own bias, ¼ rotary, exact gelu)': {
+    model_type: 'phi', vocab_size: 45, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, hidden_act: 'gelu',
+    rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 },
+  },
+  'stablelm (GQA, per-head qk_layernorm, qkv bias, parallel residual)': {
+    model_type: 'stablelm', vocab_size: 61, hidden_size: 64, intermediate_size: 80, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, partial_rotary_factor: 0.25,
+    use_qkv_bias: true, qk_layernorm: true, use_parallel_residual: true,
+  },
+  'stablelm (sequential, tied, rotary ½)': {
+    model_type: 'stablelm', vocab_size: 47, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 64, tie_word_embeddings: true,
+    rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
+  },
+  'starcoder2 (GQA, sliding window 3, biases, untied)': {
+    model_type: 'starcoder2', vocab_size: 53, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, sliding_window: 3,
+    tie_word_embeddings: false, rope_theta: 100000,
+  },
+  'starcoder2 (tied, no biases, exact gelu, head_dim override)': {
+    model_type: 'starcoder2', vocab_size: 51, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 64, use_bias: false, hidden_act: 'gelu',
+  },
   // group C
   'gemma (GQA, head_dim 16 ≠ hidden/heads, attention biases, untied)': {
     model_type: 'gemma', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
