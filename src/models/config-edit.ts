@@ -69,8 +69,9 @@ export function reshapeConfig(raw: Record<string, unknown>, overrides: ConfigOve
   else if (overrides.hiddenSize != null && overrides.hiddenSize !== cur.hiddenSize) {
     out[keys.inner] = arch.reshape.intermediateFor(hidden);
   }
-  // An explicit head_dim no longer fits once the width or head count changes.
-  if ((overrides.hiddenSize != null || overrides.numHeads != null) && 'head_dim' in out) delete out.head_dim;
+  // An explicit head_dim no longer fits once the width or head count changes; it follows them
+  // (dropping it would not do: Qwen3 reads a missing head_dim as 128).
+  if ((overrides.hiddenSize != null || overrides.numHeads != null) && 'head_dim' in out) out.head_dim = hidden / heads;
   resolveArchitecture(out); // the result must be a config we can build
   return out;
 }

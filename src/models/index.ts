@@ -10,6 +10,7 @@ import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
+import { qwen3 } from './qwen3.js';
 // group B imports
 // group C imports
 // group D imports
@@ -20,6 +21,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   mistral,
   qwen2,
   // group A
+  qwen3,
   // group B
   // group C
   // group D

@@ -39,6 +39,11 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
   // group A
+  'qwen3 (per-head q/k norm, head_dim 12, biases, layer_types sliding 4)': {
+    model_type: 'qwen3', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, head_dim: 12, max_position_embeddings: 64, attention_bias: true,
+    sliding_window: 4, use_sliding_window: true, layer_types: ['sliding_attention', 'full_attention'], tie_word_embeddings: true,
+  },
   // group B
   // group C
   // group D
