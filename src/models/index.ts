@@ -10,6 +10,7 @@ import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
+import { olmo2 } from './olmo2.js';
 import { qwen3 } from './qwen3.js';
 // group B imports
 // group C imports
@@ -22,6 +23,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   qwen2,
   // group A
   qwen3,
+  olmo2,
   // group B
   // group C
   // group D

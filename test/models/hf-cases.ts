@@ -36,6 +36,10 @@ export const HF_CASES: Record<string, HfCase> = {
       head_dim: 16, attention_bias: true, use_sliding_window: true, sliding_window: 4, max_window_layers: 1, rope_theta: 1e6,
     },
   },
+  olmo2: {
+    model_type: 'olmo2',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, attention_bias: true },
+  },
   // group B
   // group C
   // group D

@@ -44,6 +44,10 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 4, num_key_value_heads: 2, head_dim: 12, max_position_embeddings: 64, attention_bias: true,
     sliding_window: 4, use_sliding_window: true, layer_types: ['sliding_attention', 'full_attention'], tie_word_embeddings: true,
   },
+  'olmo2 (post-norms, q/k norm over the projection, GQA, untied)': {
+    model_type: 'olmo2', vocab_size: 63, hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 50000,
+  },
   // group B
   // group C
   // group D
