@@ -10,6 +10,7 @@ import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
+import { granite } from './granite.js';
 import { olmo2 } from './olmo2.js';
 import { qwen3 } from './qwen3.js';
 // group B imports
@@ -24,6 +25,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   // group A
   qwen3,
   olmo2,
+  granite,
   // group B
   // group C
   // group D

@@ -32,9 +32,10 @@ const base = llamaFamily(DEFAULTS);
 
 export const olmo2: Architecture<LlamaConfig> = {
   ...base,
-  // Olmo2Attention has no sliding window: transformers ignores layer_types/sliding_window here, so do we.
+  // Olmo2Attention has no sliding window and Olmo2MLP no biases: transformers ignores
+  // layer_types, sliding_window and mlp_bias here, so do we.
   normalizeConfig: (raw) => ({
-    ...normalizeLlamaConfig({ ...raw, layer_types: null, sliding_window: null }, DEFAULTS),
+    ...normalizeLlamaConfig({ ...raw, layer_types: null, sliding_window: null, mlp_bias: false }, DEFAULTS),
     qkNorm: 'projection',
     postNorms: true,
   }),

@@ -35,7 +35,8 @@ const base = llamaFamily(DEFAULTS);
 export const qwen3: Architecture<LlamaConfig> = {
   ...base,
   normalizeConfig: (raw) => ({
-    ...normalizeLlamaConfig({ ...raw, head_dim: raw.head_dim ?? 128 }, DEFAULTS),
+    // Qwen3MLP has no biases whatever mlp_bias says.
+    ...normalizeLlamaConfig({ ...raw, head_dim: raw.head_dim ?? 128, mlp_bias: false }, DEFAULTS),
     qkNorm: 'head',
   }),
   reshape: {

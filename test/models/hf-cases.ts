@@ -40,6 +40,13 @@ export const HF_CASES: Record<string, HfCase> = {
     model_type: 'olmo2',
     config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, attention_bias: true },
   },
+  granite: {
+    model_type: 'granite',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      attention_bias: true, mlp_bias: true, embedding_multiplier: 4, residual_multiplier: 0.6, attention_multiplier: 0.3, logits_scaling: 1.5,
+    },
+  },
   // group B
   // group C
   // group D

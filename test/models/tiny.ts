@@ -48,6 +48,11 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     model_type: 'olmo2', vocab_size: 63, hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2,
     num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 50000,
   },
+  'granite (embedding/residual/attention/logit multipliers, MLP bias, tied)': {
+    model_type: 'granite', vocab_size: 55, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, mlp_bias: true,
+    embedding_multiplier: 3, residual_multiplier: 0.5, attention_multiplier: 0.2, logits_scaling: 2.5,
+  },
   // group B
   // group C
   // group D
