@@ -13,6 +13,7 @@ import { qwen2 } from './qwen2.js';
 import { granite } from './granite.js';
 import { olmo2 } from './olmo2.js';
 import { qwen3 } from './qwen3.js';
+import { smollm3 } from './smollm3.js';
 // group B imports
 // group C imports
 // group D imports
@@ -26,6 +27,7 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   qwen3,
   olmo2,
   granite,
+  smollm3,
   // group B
   // group C
   // group D

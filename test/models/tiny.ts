@@ -53,6 +53,11 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, mlp_bias: true,
     embedding_multiplier: 3, residual_multiplier: 0.5, attention_multiplier: 0.2, logits_scaling: 2.5,
   },
+  'smollm3 (NoPE every 2nd layer, sliding 3 on NoPE layers, GQA, tied)': {
+    model_type: 'smollm3', vocab_size: 61, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 4,
+    num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, pad_token_id: 0,
+    no_rope_layer_interval: 2, use_sliding_window: true, sliding_window: 3,
+  },
   // group B
   // group C
   // group D
