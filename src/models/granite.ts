@@ -28,8 +28,9 @@ export const granite: Architecture<LlamaConfig> = {
   normalizeConfig: (raw) => {
     const r = new ConfigReader(raw, 'granite config.json');
     return {
-      // GraniteAttention has no sliding window: transformers ignores layer_types/sliding_window here, so do we.
-      ...normalizeLlamaConfig({ ...raw, layer_types: null, sliding_window: null }, DEFAULTS),
+      // GraniteConfig's token ids where config.json leaves them out. GraniteAttention has no
+      // sliding window: transformers ignores layer_types/sliding_window here, so do we.
+      ...normalizeLlamaConfig({ bos_token_id: 1, eos_token_id: 2, ...raw, layer_types: null, sliding_window: null }, DEFAULTS),
       multipliers: {
         embedding: r.number('embedding_multiplier', 1),
         residual: r.number('residual_multiplier', 1),

@@ -1,7 +1,9 @@
 /**
  * LLaMA (model_type "llama", also SmolLM and TinyLlama): RMSNorm pre-norm blocks, rotary
  * positions (rope_theta, optional llama3 / linear scaling), grouped-query attention, SwiGLU
- * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults.
+ * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults;
+ * qwen3, olmo2, granite and smollm3 also switch on a variant of the block (q/k norms,
+ * post-norms, scalar multipliers, layers without rope: the optional LlamaConfig fields).
  * Weights keep Hugging Face names; Linear weights are [out, in].
  */
 import type { Random } from '../core/random.js';

@@ -32,10 +32,11 @@ const base = llamaFamily(DEFAULTS);
 
 export const olmo2: Architecture<LlamaConfig> = {
   ...base,
-  // Olmo2Attention has no sliding window and Olmo2MLP no biases: transformers ignores
-  // layer_types, sliding_window and mlp_bias here, so do we.
+  // Olmo2Config's token ids where config.json leaves them out. Olmo2Attention has no sliding
+  // window and Olmo2MLP no biases: transformers ignores layer_types, sliding_window and
+  // mlp_bias here, so do we.
   normalizeConfig: (raw) => ({
-    ...normalizeLlamaConfig({ ...raw, layer_types: null, sliding_window: null, mlp_bias: false }, DEFAULTS),
+    ...normalizeLlamaConfig({ pad_token_id: 1, eos_token_id: 50279, ...raw, layer_types: null, sliding_window: null, mlp_bias: false }, DEFAULTS),
     qkNorm: 'projection',
     postNorms: true,
   }),

@@ -35,8 +35,8 @@ const base = llamaFamily(DEFAULTS);
 export const qwen3: Architecture<LlamaConfig> = {
   ...base,
   normalizeConfig: (raw) => ({
-    // Qwen3MLP has no biases whatever mlp_bias says.
-    ...normalizeLlamaConfig({ ...raw, head_dim: raw.head_dim ?? 128, mlp_bias: false }, DEFAULTS),
+    // Qwen3Config's defaults where LLaMA's differ; Qwen3MLP has no biases whatever mlp_bias says.
+    ...normalizeLlamaConfig({ intermediate_size: 22016, head_dim: 128, ...raw, mlp_bias: false }, DEFAULTS),
     qkNorm: 'head',
   }),
   reshape: {

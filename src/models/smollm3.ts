@@ -49,13 +49,20 @@ const base = llamaFamily(DEFAULTS);
 
 export const smollm3: Architecture<LlamaConfig> = {
   ...base,
-  normalizeConfig: (raw) => {
-    const cfg = normalizeLlamaConfig(raw, DEFAULTS);
-    return { ...cfg, ropeLayers: ropeLayers(raw, cfg.numLayers) };
+  normalizeConfig: (given) => {
+    // SmolLM3Config's sizes and token ids where config.json leaves them out (LLaMA's differ).
+    const raw = {
+      hidden_size: 2048, num_hidden_layers: 36, num_attention_heads: 16, num_key_value_heads: 4,
+      pad_token_id: 128004, bos_token_id: 128000, eos_token_id: 128001, ...given,
+    };
+    // Checked before the sliding windows, which read it too.
+    const rope = ropeLayers(raw, new ConfigReader(raw, WHERE).int('num_hidden_layers'));
+    return { ...normalizeLlamaConfig(raw, DEFAULTS), ropeLayers: rope };
   },
   reshape: {
     ...base.reshape,
-    freshConfig: (cur) => ({ ...base.reshape.freshConfig(cur), rope_theta: DEFAULTS.ropeTheta, no_rope_layer_interval: 4 }),
+    // pad_token_id null: SmolLM3's default 128004 lies outside a smaller vocabulary, where transformers' Embedding refuses it.
+    freshConfig: (cur) => ({ ...base.reshape.freshConfig(cur), rope_theta: DEFAULTS.ropeTheta, no_rope_layer_interval: 4, pad_token_id: null }),
   },
   gguf: {
     ...base.gguf!,

@@ -40,4 +40,14 @@ describe('LLaMA variants read their configs as transformers does', () => {
     expect(() => read({ model_type: 'smollm3', no_rope_layers: [1, 0] })).toThrow(/"no_rope_layers" must list/);
     expect(read({ model_type: 'smollm3' }).ropeTheta).toBe(2000000);
   });
+
+  it('bare configs take each family\'s own defaults where LLaMA\'s differ (as AutoConfig.for_model)', () => {
+    const bare = (model_type: string) => resolveArchitecture({ model_type }).cfg as LlamaConfig;
+    const s = bare('smollm3');
+    expect([s.hiddenSize, s.numLayers, s.numHeads, s.numKvHeads, s.padTokenId, s.bosTokenId, s.eosTokenId, s.tieWordEmbeddings])
+      .toEqual([2048, 36, 16, 4, 128004, 128000, 128001, true]);
+    expect([bare('qwen3').intermediateSize, bare('qwen3').headDim]).toEqual([22016, 128]);
+    expect([bare('olmo2').padTokenId, bare('olmo2').eosTokenId, bare('olmo2').rmsNormEps]).toEqual([1, 50279, 1e-5]);
+    expect([bare('granite').bosTokenId, bare('granite').eosTokenId]).toEqual([1, 2]);
+  });
 });
