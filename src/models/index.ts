@@ -10,6 +10,10 @@ import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 // group A imports
+import { granite } from './granite.js';
+import { olmo2 } from './olmo2.js';
+import { qwen3 } from './qwen3.js';
+import { smollm3 } from './smollm3.js';
 // group B imports
 import { gpt_neox } from './gpt_neox.js';
 import { phi } from './phi.js';
@@ -30,6 +34,10 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   mistral,
   qwen2,
   // group A
+  qwen3,
+  olmo2,
+  granite,
+  smollm3,
   // group B
   gpt_neox,
   phi,

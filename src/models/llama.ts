@@ -1,7 +1,9 @@
 /**
  * LLaMA (model_type "llama", also SmolLM and TinyLlama): RMSNorm pre-norm blocks, rotary
  * positions (rope_theta, optional llama3 / linear scaling), grouped-query attention, SwiGLU
- * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults.
+ * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults;
+ * qwen3, olmo2, granite and smollm3 also switch on a variant of the block (q/k norms,
+ * post-norms, scalar multipliers, layers without rope: the optional LlamaConfig fields).
  * Weights keep Hugging Face names; Linear weights are [out, in].
  */
 import type { Random } from '../core/random.js';
@@ -47,6 +49,15 @@ export interface LlamaConfig extends DecoderConfig, RopeConfig {
   padTokenId: number | null;
   /** Per layer: the sliding attention window, or null for full causal attention. */
   slidingWindows: (number | null)[];
+  // Variants of the LLaMA block that other families switch on; absent, the block is LLaMA's.
+  /** RMSNorm of q and k before rope: per head over head_dim (qwen3) or over the whole projection (olmo2). */
+  qkNorm?: 'head' | 'projection';
+  /** Norms on the attention and MLP outputs instead of their inputs (olmo2's post_attention/post_feedforward_layernorm). */
+  postNorms?: boolean;
+  /** Per layer: whether it rotates q/k (smollm3's NoPE layers say false); absent, every layer does. */
+  ropeLayers?: boolean[];
+  /** Granite's scalars: embeddings ×embedding, sublayer outputs ×residual, q·kᵀ ×attention (for D^−½), logits ÷logits. */
+  multipliers?: { embedding: number; residual: number; attention: number; logits: number };
 }
 
 /** Per-model_type defaults (transformers' config classes) and quirks. */
@@ -154,18 +165,24 @@ export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
     params.push({ name: `${name}.weight`, shape: [out, inp], role });
     if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
   };
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' });
+  const norm = (name: string, size = C) => params.push({ name: `${name}.weight`, shape: [size], role: 'norm' });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
-    norm(`${p}.input_layernorm`);
+    if (!cfg.postNorms) norm(`${p}.input_layernorm`);
     lin(`${p}.self_attn.q_proj`, Q, C, 'attention', cfg.qkvBias);
     lin(`${p}.self_attn.k_proj`, KV, C, 'attention', cfg.qkvBias);
     lin(`${p}.self_attn.v_proj`, KV, C, 'attention', cfg.qkvBias);
     lin(`${p}.self_attn.o_proj`, C, Q, 'attention', cfg.oBias);
+    if (cfg.qkNorm) {
+      const perHead = cfg.qkNorm === 'head';
+      norm(`${p}.self_attn.q_norm`, perHead ? cfg.headDim : Q);
+      norm(`${p}.self_attn.k_norm`, perHead ? cfg.headDim : KV);
+    }
     norm(`${p}.post_attention_layernorm`);
     lin(`${p}.mlp.gate_proj`, F, C, 'mlp', cfg.mlpBias);
     lin(`${p}.mlp.up_proj`, F, C, 'mlp', cfg.mlpBias);
     lin(`${p}.mlp.down_proj`, C, F, 'mlp', cfg.mlpBias);
+    if (cfg.postNorms) norm(`${p}.post_feedforward_layernorm`);
   }
   norm('model.norm');
   if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
@@ -192,17 +209,26 @@ export function initLlama(cfg: LlamaConfig, rng: Random) {
 type Param = (name: string) => Value;
 const maybe = (param: Param, name: string, present: boolean) => (present ? param(name) : undefined);
 
-function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: DecoderInputs, bias: Value, rope: RotaryTables, param: Param) {
+function selfAttention(g: Graph, i: number, cfg: LlamaConfig, x: Value, io: DecoderInputs, bias: Value, rope: RotaryTables | null, param: Param) {
   const P = `/model/layers.${i}/self_attn`;
   const n = `model.layers.${i}.self_attn`;
   const proj = (name: string, bias: boolean) => linear(g, `${P}/${name}`, x, param(`${n}.${name}.weight`), maybe(param, `${n}.${name}.bias`, bias));
   const { numHeads: H, numKvHeads: Hkv, headDim: D } = cfg;
-  const q = applyRotary(g, `${P}/q_rotary`, splitHeads(g, `${P}/q`, proj('q_proj', cfg.qkvBias), H, D), rope);
-  const k = applyRotary(g, `${P}/k_rotary`, splitHeads(g, `${P}/k`, proj('k_proj', cfg.qkvBias), Hkv, D), rope);
+  // q/k: project, normalise (qkNorm: over the projection before the head split, or per head after it), rotate.
+  const qk = (name: 'q' | 'k', heads: number) => {
+    let y = proj(`${name}_proj`, cfg.qkvBias);
+    const norm = (t: Value) => rmsNorm(g, `${P}/${name}_norm`, t, param(`${n}.${name}_norm.weight`), cfg.rmsNormEps);
+    if (cfg.qkNorm === 'projection') y = norm(y);
+    y = splitHeads(g, `${P}/${name}`, y, heads, D);
+    if (cfg.qkNorm === 'head') y = norm(y);
+    return rope ? applyRotary(g, `${P}/${name}_rotary`, y, rope) : y;
+  };
+  const q = qk('q', H);
+  const k = qk('k', Hkv);
   const v = splitHeads(g, `${P}/v`, proj('v_proj', cfg.qkvBias), Hkv, D);
   const key = appendCache(g, `${P}/present_key/Concat`, io.past[i].key, k);
   const value = appendCache(g, `${P}/present_value/Concat`, io.past[i].value, v);
-  const ctx = attention(g, P, q, key, value, bias, cfg);
+  const ctx = attention(g, P, q, key, value, bias, cfg, { scale: cfg.multipliers?.attention });
   const out = linear(g, `${P}/o_proj`, ctx, param(`${n}.o_proj.weight`), maybe(param, `${n}.o_proj.bias`, cfg.oBias));
   return { out, key, value };
 }
@@ -222,8 +248,10 @@ export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, opti
   const shapes = new Map(llamaParameters(cfg).map((p) => [p.name, p.shape]));
   const param = (name: string) => g.param(name, shapes.get(name)!);
   const embed = param('model.embed_tokens.weight');
+  const m = cfg.multipliers;
   let h = op.gather(g, '/model/embed_tokens/Gather', embed, io.inputIds);
-  const rope = rotaryTables(g, '/model/rotary_emb', io.positionIds, ropeInverseFrequencies(cfg));
+  if (m && m.embedding !== 1) h = op.mul(g, '/model/embedding_multiplier/Mul', h, g.float32(m.embedding));
+  const rope = cfg.ropeLayers?.every((r) => !r) ? null : rotaryTables(g, '/model/rotary_emb', io.positionIds, ropeInverseFrequencies(cfg));
   const windowBiases = new Map<number, Value>();
   const biasFor = (window: number | null) => {
     if (window === null) return io.attentionBias;
@@ -234,49 +262,75 @@ export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, opti
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `/model/layers.${i}`;
     const n = `model.layers.${i}`;
-    const a = rmsNorm(g, `${L}/input_layernorm`, h, param(`${n}.input_layernorm.weight`), cfg.rmsNormEps);
-    const attn = selfAttention(g, i, cfg, a, io, biasFor(cfg.slidingWindows[i]), rope, param);
-    h = op.add(g, `${L}/self_attn/residual/Add`, h, attn.out);
-    const m = rmsNorm(g, `${L}/post_attention_layernorm`, h, param(`${n}.post_attention_layernorm.weight`), cfg.rmsNormEps);
-    h = op.add(g, `${L}/mlp/residual/Add`, h, mlp(g, i, cfg, m, param));
+    const norm = (name: string, x: Value) => rmsNorm(g, `${L}/${name}`, x, param(`${n}.${name}.weight`), cfg.rmsNormEps);
+    // Pre-norm (LLaMA): h + f(norm(h)); post-norm (OLMo 2): h + norm(f(h)). Granite scales f's output.
+    const residual = (name: string, x: Value) => {
+      const y = m && m.residual !== 1 ? op.mul(g, `${L}/${name}/residual_multiplier/Mul`, x, g.float32(m.residual)) : x;
+      return op.add(g, `${L}/${name}/residual/Add`, h, y);
+    };
+    const a = cfg.postNorms ? h : norm('input_layernorm', h);
+    const attn = selfAttention(g, i, cfg, a, io, biasFor(cfg.slidingWindows[i]), cfg.ropeLayers?.[i] === false ? null : rope, param);
+    h = residual('self_attn', cfg.postNorms ? norm('post_attention_layernorm', attn.out) : attn.out);
+    const f = mlp(g, i, cfg, cfg.postNorms ? h : norm('post_attention_layernorm', h), param);
+    h = residual('mlp', cfg.postNorms ? norm('post_feedforward_layernorm', f) : f);
     present.push({ key: attn.key, value: attn.value });
   }
   if (options.logits === 'last') h = lastPosition(g, '/model/last_position', h);
   h = rmsNorm(g, '/model/norm', h, param('model.norm.weight'), cfg.rmsNormEps);
   const head = cfg.tieWordEmbeddings ? embed : param('lm_head.weight');
-  return { logits: linear(g, '/lm_head', h, head), present };
+  let logits = linear(g, '/lm_head', h, head);
+  if (m && m.logits !== 1) logits = op.div(g, '/lm_head/logits_scaling/Div', logits, g.float32(m.logits));
+  return { logits, present };
 }
 
 /** The plain-TypeScript forward the graph is checked against. */
 export function llamaReference(cfg: LlamaConfig, w: Weights, ids: number[]): Float32Array {
   const invFreq = ropeInverseFrequencies(cfg);
   const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D, intermediateSize: F, vocabSize: V } = cfg;
+  const m = cfg.multipliers ?? { embedding: 1, residual: 1, attention: 1 / Math.sqrt(D), logits: 1 };
   const embed = ref.get(w, 'model.embed_tokens.weight');
   const opt = (name: string) => w.get(name)?.data;
-  let hs: ref.Vec[] = ids.map((id) => Float64Array.from(embed.subarray(id * C, (id + 1) * C)));
+  let hs: ref.Vec[] = ids.map((id) => Float64Array.from(embed.subarray(id * C, (id + 1) * C), (x) => x * m.embedding));
   for (let i = 0; i < cfg.numLayers; i++) {
     const n = `model.layers.${i}`;
     const lin = (x: ref.Vec, name: string, inDim: number, outDim: number) =>
       ref.matVecOutIn(x, ref.get(w, `${n}.${name}.weight`), inDim, outDim, opt(`${n}.${name}.bias`));
-    const normed = hs.map((h) => ref.rmsNorm(h, ref.get(w, `${n}.input_layernorm.weight`), cfg.rmsNormEps));
-    const q = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.q_proj', C, H * D), H, D, t, invFreq));
-    const k = normed.map((x, t) => ref.rotate(lin(x, 'self_attn.k_proj', C, Hkv * D), Hkv, D, t, invFreq));
+    const norm = (x: ref.Vec, name: string) => ref.rmsNorm(x, ref.get(w, `${n}.${name}.weight`), cfg.rmsNormEps);
+    // q_norm/k_norm over the whole vector, or over each head's D values with the same γ.
+    const qkNorm = (x: ref.Vec, name: string, heads: number) => {
+      if (cfg.qkNorm === 'projection') return norm(x, name);
+      if (cfg.qkNorm !== 'head') return x;
+      const out = new Float64Array(x.length);
+      for (let h = 0; h < heads; h++) out.set(norm(x.subarray(h * D, (h + 1) * D), name), h * D);
+      return out;
+    };
+    const rotates = cfg.ropeLayers?.[i] !== false;
+    const qk = (x: ref.Vec, t: number, name: 'q' | 'k', heads: number) => {
+      const y = qkNorm(lin(x, `self_attn.${name}_proj`, C, heads * D), `self_attn.${name}_norm`, heads);
+      return rotates ? ref.rotate(y, heads, D, t, invFreq) : y;
+    };
+    const normed = cfg.postNorms ? hs : hs.map((h) => norm(h, 'input_layernorm'));
+    const q = normed.map((x, t) => qk(x, t, 'q', H));
+    const k = normed.map((x, t) => qk(x, t, 'k', Hkv));
     const v = normed.map((x) => lin(x, 'self_attn.v_proj', C, Hkv * D));
-    const ctx = ref.causalAttention(q, k, v, H, Hkv, D, { window: cfg.slidingWindows[i] });
+    const ctx = ref.causalAttention(q, k, v, H, Hkv, D, { window: cfg.slidingWindows[i], scale: m.attention });
     hs = hs.map((h, t) => {
-      const a = lin(ctx[t], 'self_attn.o_proj', H * D, C);
-      const h1 = h.map((x, c) => x + a[c]);
-      const m = ref.rmsNorm(h1, ref.get(w, `${n}.post_attention_layernorm.weight`), cfg.rmsNormEps);
-      const gate = lin(m, 'mlp.gate_proj', C, F);
-      const up = lin(m, 'mlp.up_proj', C, F);
+      let a = lin(ctx[t], 'self_attn.o_proj', H * D, C);
+      if (cfg.postNorms) a = norm(a, 'post_attention_layernorm');
+      const h1 = h.map((x, c) => x + m.residual * a[c]);
+      const mIn = cfg.postNorms ? h1 : norm(h1, 'post_attention_layernorm');
+      const gate = lin(mIn, 'mlp.gate_proj', C, F);
+      const up = lin(mIn, 'mlp.up_proj', C, F);
       const act = gate.map((g, j) => (g / (1 + Math.exp(-g))) * up[j]);
-      const out = lin(act, 'mlp.down_proj', F, C);
-      return h1.map((x, c) => x + out[c]);
+      let out = lin(act, 'mlp.down_proj', F, C);
+      if (cfg.postNorms) out = norm(out, 'post_feedforward_layernorm');
+      return h1.map((x, c) => x + m.residual * out[c]);
     });
   }
   const final = hs.map((h) => ref.rmsNorm(h, ref.get(w, 'model.norm.weight'), cfg.rmsNormEps));
   const head = cfg.tieWordEmbeddings ? embed : ref.get(w, 'lm_head.weight');
-  return ref.logitsFrom(final, head, V, C);
+  const logits = ref.logitsFrom(final, head, V, C);
+  return m.logits === 1 ? logits : logits.map((x) => x / m.logits);
 }
 
 /** Row order that turns rotate-half q/k rows into the interleaved pairs of llama.cpp's NORM rope (per head: row s·D/2 + j → row 2j + s). */
@@ -302,6 +356,22 @@ export const LLAMA_GGUF_NAMES: readonly [RegExp, string][] = [
   [/^model\.norm\.weight$/, 'output_norm.weight'],
   [/^lm_head\.weight$/, 'output.weight'],
 ];
+
+/** q_norm/k_norm in GGUF (qwen3 per head, olmo2 over the projection: the same names). */
+export const QK_NORM_GGUF_NAMES: readonly [RegExp, string][] = [
+  [/^model\.layers\.(\d+)\.self_attn\.q_norm\.weight$/, 'blk.$1.attn_q_norm.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.k_norm\.weight$/, 'blk.$1.attn_k_norm.weight'],
+];
+
+/** For llama.cpp graphs without sliding windows or attention biases: a UserError naming what the config asks for. */
+export function requirePlainAttention(cfg: LlamaConfig, arch: string): void {
+  if (cfg.slidingWindows.some((w) => w !== null)) {
+    throw new UserError(`--export_format gguf: llama.cpp's ${arch} has no sliding-window attention (this config slides); use onnx or safetensors`);
+  }
+  if (cfg.qkvBias || cfg.oBias) {
+    throw new UserError(`--export_format gguf: llama.cpp's ${arch} has no attention biases (attention_bias is true); use onnx or safetensors`);
+  }
+}
 
 /** GGUF hyperparameters of a LLaMA-layout config (keys after the arch prefix). */
 export function llamaGgufHyperparameters(l: LlamaConfig): [string, GgufValue][] {

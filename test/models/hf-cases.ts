@@ -29,6 +29,32 @@ export const HF_CASES: Record<string, HfCase> = {
     },
   },
   // group A
+  qwen3: {
+    model_type: 'qwen3',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 16, attention_bias: true, use_sliding_window: true, sliding_window: 4, max_window_layers: 1, rope_theta: 1e6,
+    },
+  },
+  olmo2: {
+    model_type: 'olmo2',
+    config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, attention_bias: true },
+  },
+  granite: {
+    model_type: 'granite',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      attention_bias: true, mlp_bias: true, embedding_multiplier: 4, residual_multiplier: 0.6, attention_multiplier: 0.3, logits_scaling: 1.5,
+    },
+  },
+  smollm3: {
+    model_type: 'smollm3',
+    config: {
+      ...SMALL, tie_word_embeddings: true, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 4, num_attention_heads: 4,
+      num_key_value_heads: 2, pad_token_id: 0, bos_token_id: 1, eos_token_id: 2, attention_bias: true,
+      no_rope_layers: [1, 0, 1, 0], use_sliding_window: true, sliding_window: 5,
+    },
+  },
   // group B
   gpt_neox: {
     model_type: 'gpt_neox',

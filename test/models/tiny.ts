@@ -39,6 +39,25 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
   // group A
+  'qwen3 (per-head q/k norm, head_dim 12, biases, layer_types sliding 4)': {
+    model_type: 'qwen3', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, head_dim: 12, max_position_embeddings: 64, attention_bias: true,
+    sliding_window: 4, use_sliding_window: true, layer_types: ['sliding_attention', 'full_attention'], tie_word_embeddings: true,
+  },
+  'olmo2 (post-norms, q/k norm over the projection, GQA, untied)': {
+    model_type: 'olmo2', vocab_size: 63, hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 50000,
+  },
+  'granite (embedding/residual/attention/logit multipliers, MLP bias, tied)': {
+    model_type: 'granite', vocab_size: 55, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, mlp_bias: true,
+    embedding_multiplier: 3, residual_multiplier: 0.5, attention_multiplier: 0.2, logits_scaling: 2.5,
+  },
+  'smollm3 (NoPE every 2nd layer, sliding 3 on NoPE layers, GQA, tied)': {
+    model_type: 'smollm3', vocab_size: 61, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 4,
+    num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, pad_token_id: 0,
+    no_rope_layer_interval: 2, use_sliding_window: true, sliding_window: 3,
+  },
   // group B
   'gpt_neox (parallel residual, rotary_pct ½, legacy keys)': {
     model_type: 'gpt_neox', vocab_size: 57, hidden_size: 32, intermediate_size: 72, num_hidden_layers: 2,
