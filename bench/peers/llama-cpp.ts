@@ -17,10 +17,16 @@ const jobs = JSON.parse(process.argv[2]);
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
 const results = [];
 for (const job of jobs) {
-  const model = await llama.loadModel({ modelPath: job.file });
+  let model;
+  try {
+    model = await llama.loadModel({ modelPath: job.file });
+  } catch (e) {
+    results.push({ error: String(e.message ?? e) });
+    continue;
+  }
   const ctx = await model.createContext({ contextSize: 128, sequences: 1, threads: 1 });
   const out = [];
-  for await (const t of ctx.getSequence().evaluate(job.ids, { temperature: 0 })) {
+  for await (const t of ctx.getSequence().evaluate(job.ids, { temperature: 0, yieldEogToken: true })) {
     out.push(t);
     if (out.length >= job.n) break;
   }
@@ -90,9 +96,9 @@ export function llamaCppTimes(job: { file: string; prompt: number[]; n: number; 
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
-/** llama.cpp's greedy continuation of `ids` for each GGUF file, `n` tokens each. */
-export function llamaCppGreedy(jobs: { file: string; ids: number[]; n: number }[]): number[][] {
+/** llama.cpp's greedy continuation of `ids` for each GGUF file, `n` tokens each, or why it could not load the file. */
+export function llamaCppGreedy(jobs: { file: string; ids: number[]; n: number }[]): (number[] | { error: string })[] {
   const r = spawnSync(process.execPath, [path.join(dir, 'greedy.mjs'), JSON.stringify(jobs)], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) throw new Error(`llama.cpp failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as number[][];
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as (number[] | { error: string })[];
 }

@@ -118,6 +118,11 @@ export interface ReshapeSpec {
    * model is re-made as this family; the sizes and token ids are filled in from `keys`.
    */
   freshConfig(cur: DecoderConfig): Record<string, unknown>;
+  /**
+   * Keys that equal head_dim in this family's configs (Gemma 2/3's query_pre_attn_scalar): when
+   * the width or head count changes, one that equalled the old head_dim follows the new one.
+   */
+  headDimKeys?: readonly string[];
 }
 
 /** How llama.cpp names this family in GGUF (as its convert_hf_to_gguf.py writes it). */

@@ -71,7 +71,10 @@ export function reshapeConfig(raw: Record<string, unknown>, overrides: ConfigOve
   }
   // An explicit head_dim no longer fits once the width or head count changes; it follows them,
   // written rather than dropped, since some families (Gemma) default it to a constant.
-  if ((overrides.hiddenSize != null || overrides.numHeads != null) && 'head_dim' in out) out.head_dim = hidden / heads;
+  if (overrides.hiddenSize != null || overrides.numHeads != null) {
+    if ('head_dim' in out) out.head_dim = hidden / heads;
+    for (const k of arch.reshape.headDimKeys ?? []) if (out[k] === cur.headDim) out[k] = hidden / heads;
+  }
   // Nor does a layer_types list fit another depth: the family's default pattern applies.
   if (overrides.numLayers != null && Array.isArray(out.layer_types) && out.layer_types.length !== overrides.numLayers) delete out.layer_types;
   resolveArchitecture(out); // the result must be a config we can build

@@ -421,6 +421,7 @@ export interface GemmaFamily {
   normalizeConfig(raw: Record<string, unknown>): GemmaConfig;
   intermediateFor(hidden: number): number;
   freshConfig(cur: DecoderConfig): Record<string, unknown>;
+  headDimKeys?: readonly string[];
   ggufArch: string;
   ggufHyperparameters(cfg: GemmaConfig): [string, GgufValue][];
 }
@@ -444,6 +445,7 @@ export function gemmaFamily(f: GemmaFamily): Architecture<GemmaConfig> {
     },
     intermediateFor: f.intermediateFor,
     freshConfig: f.freshConfig,
+    headDimKeys: f.headDimKeys,
   };
   return {
     modelType: f.modelType,

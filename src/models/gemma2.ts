@@ -64,6 +64,7 @@ export const gemma2 = gemmaFamily({
   normalizeConfig: normalizeGemma2Config,
   // gemma-2-2b: 2304 → 9216, gemma-2-9b: 3584 → 14336.
   intermediateFor: (hidden) => 4 * hidden,
+  headDimKeys: ['query_pre_attn_scalar'],
   freshConfig: (cur) => ({
     head_dim: cur.headDim, query_pre_attn_scalar: cur.headDim, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6,
     rope_theta: 10000, attention_bias: false, sliding_window: 4096, attn_logit_softcapping: 50, final_logit_softcapping: 30,

@@ -76,6 +76,7 @@ export const gemma3_text = gemmaFamily({
   normalizeConfig: normalizeGemma3TextConfig,
   // gemma-3-1b: 1152 → 6912, gemma-3-4b: 2560 → 10240.
   intermediateFor: (hidden) => 4 * hidden,
+  headDimKeys: ['query_pre_attn_scalar'],
   freshConfig: (cur) => ({
     head_dim: cur.headDim, query_pre_attn_scalar: cur.headDim, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6,
     rope_theta: 1e6, rope_local_base_freq: 1e4, attention_bias: false, sliding_window: 512,

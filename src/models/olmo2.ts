@@ -46,6 +46,8 @@ export const olmo2: Architecture<LlamaConfig> = {
   },
   gguf: {
     ...base.gguf!,
+    // llama.cpp's olmo2 requires output.weight (no fallback to token_embd): a tied head is written twice.
+    writesTiedHead: true,
     // Before LLaMA's names: there post_attention_layernorm is the MLP's input norm (ffn_norm).
     tensorNames: [
       [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.post_attention_norm.weight'],

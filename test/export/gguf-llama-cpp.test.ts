@@ -13,11 +13,18 @@ import { readCheckpoint } from '../../src/models/checkpoint.js';
 import { architectureFor, resolveArchitecture, SUPPORTED_MODEL_TYPES } from '../../src/models/index.js';
 import { argmax } from '../../src/runtime/sampling.js';
 import { DecoderSession } from '../../src/runtime/session.js';
-import { TINY_CONFIGS } from '../models/tiny.js';
+import { reshapeConfig } from '../../src/models/config-edit.js';
 import { ensureLlamaCpp, llamaCppGreedy } from '../../bench/peers/llama-cpp.js';
-import { run, writeTinyModel } from '../tools/fixtures.js';
+import { run, TINY_GPT2, writeTinyModel } from '../tools/fixtures.js';
 
 const families = SUPPORTED_MODEL_TYPES.filter((t) => architectureFor({ model_type: t }).gguf);
+/**
+ * Families whose GGUF llama.cpp 3.22's loader refuses with this test's character-level BPE
+ * vocabulary, and why as far as we know; the test fails when one starts to load, so the list
+ * only shrinks. phi3: "error loading model vocabulary: _Map_base::at" (real Phi-3 GGUFs carry a
+ * SentencePiece vocabulary, which our exporter does not write yet).
+ */
+const KNOWN_UNLOADABLE: Record<string, RegExp> = { phi3: /Failed to load model/ };
 const unavailable = ensureLlamaCpp();
 if (unavailable) console.warn(`gguf-llama-cpp: SKIPPED — ${unavailable}`);
 
@@ -33,7 +40,7 @@ afterAll(async () => {
 /** Without an eos id llama.cpp takes token 11 as EOS for a BPE vocabulary: every model here names one. */
 const EOS = 60;
 
-/** Our greedy continuation, ending at EOS as llama.cpp's does. */
+/** Our greedy continuation (llama.cpp is asked to yield EOS and go on, as we do). */
 async function ourGreedy(dir: string): Promise<number[]> {
   const ckpt = readCheckpoint(dir);
   const { arch, cfg } = resolveArchitecture(ckpt.config);
@@ -42,7 +49,6 @@ async function ourGreedy(dir: string): Promise<number[]> {
   let logits = await s.prefill(PROMPT);
   for (let i = 0; i < N; i++) {
     out.push(argmax(logits));
-    if (out[i] === EOS) break;
     if (i < N - 1) logits = await s.step(out[i]);
   }
   await s.release();
@@ -54,7 +60,9 @@ describe.skipIf(unavailable !== null)('GGUF exports in llama.cpp', () => {
     const jobs = [];
     const want: Record<string, number[]> = {};
     for (const type of families) {
-      const [, config] = Object.entries(TINY_CONFIGS).find(([, c]) => c.model_type === type)!;
+      // The family's own fresh config, as the reinitializer writes it (the features llama.cpp
+      // refuses in one line are tested apart), 64 wide with 4 heads.
+      const config = reshapeConfig({ ...TINY_GPT2, vocab_size: 62, n_positions: 64 }, { modelType: type, hiddenSize: 64 });
       const dir = path.join(cwd, type);
       // Windows past the sequence: a GGUF states its smallest window as its context (tested apart).
       const windowed = config.sliding_window ? { sliding_window: 64 } : {};
@@ -65,6 +73,8 @@ describe.skipIf(unavailable !== null)('GGUF exports in llama.cpp', () => {
       jobs.push({ file: path.join(cwd, `${type}-gguf.gguf`), ids: PROMPT, n: N });
     }
     const got = llamaCppGreedy(jobs);
-    families.forEach((type, i) => expect(got[i], type).toEqual(want[type]));
+    const report = Object.fromEntries(families.map((type, i) => [type, got[i]]));
+    const expected = Object.fromEntries(families.map((type) => [type, KNOWN_UNLOADABLE[type] ? { error: expect.stringMatching(KNOWN_UNLOADABLE[type]) } : want[type]]));
+    expect(report).toEqual(expected);
   });
 });
