@@ -96,7 +96,8 @@ async function runCommand(name: string, argv: string[], flags: GlobalFlags): Pro
     return EXIT_OK;
   }
   try {
-    return await def.run({ cwd: process.cwd(), argv, json: flags.json, out: (line) => process.stdout.write(`${line}\n`) });
+    const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+    return await def.run({ cwd: process.cwd(), argv, json: flags.json, out: (line) => process.stdout.write(`${line}\n`), columns });
   } catch (err) {
     await printError(err, flags);
     return err instanceof UserError ? EXIT_USAGE : EXIT_TOOL_ERROR;
