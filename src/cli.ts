@@ -189,4 +189,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`smox history | head -1`) closes the pipe, and the next write
+// fails with EPIPE: leave quietly, as a program killed by SIGPIPE does, not with a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT_OK);
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));
