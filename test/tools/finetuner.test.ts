@@ -47,6 +47,13 @@ describe('train/finetuner', () => {
     expect(after.ok, after.error).toBe(true);
   });
 
+  it('says how many steps it trained, in the singular for one', async () => {
+    const r = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-steps', '1', '--output-model-path', 'one']);
+    expect(r.ok, r.error).toBe(true);
+    const result = r.events.find((e) => e.type === 'result');
+    expect(result?.type === 'result' && result.result.message).toMatch(/^trained 1 step: loss \d/);
+  });
+
   it('resumed after an interruption, ends with the same weights as an uninterrupted run', async () => {
     const line = ['train/finetuner', ...BASE, '--max-steps', '6', '--save-every', '2', '--grad-accum', '2'];
     const whole = await run(cwd, engine, [...line, '--output-model-path', 'whole']);

@@ -47,7 +47,7 @@ export default defineTool({
     const evalPart = result.evalLoss !== null ? `, eval loss ${result.evalLoss.toFixed(4)}` : '';
     return {
       metrics: { loss: result.loss, ...(result.evalLoss !== null ? { eval_loss: result.evalLoss } : {}), steps: result.steps, tokens_per_s: Math.round(result.tokensPerS) },
-      message: `trained ${result.steps} steps: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
+      message: `trained ${result.steps} step${result.steps === 1 ? '' : 's'}: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
       data: { curve: result.curve },
     };
   },
