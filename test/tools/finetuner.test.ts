@@ -87,6 +87,17 @@ describe('train/finetuner', () => {
     }
   });
 
+  it('takes its sequence length from the model when none is given, and reports a missing dataset as missing', async () => {
+    // The tiny model has 64 positions, below the 512 used when a model has more.
+    const line = BASE.filter((_, i) => BASE[i] !== '--max-seq-length' && BASE[i - 1] !== '--max-seq-length');
+    const r = await run(cwd, engine, ['train/finetuner', ...line, '--max-steps', '1', '--output-model-path', 'fit']);
+    expect(r.ok, r.error).toBe(true);
+    expect(r.events.some((e) => e.type === 'log' && / × 64 tokens/.test(e.message))).toBe(true);
+    const missing = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-seq-length', '65', '--dataset-path', 'nope.txt', '--output-model-path', 'x']);
+    expect(missing.error).toMatch(/nope\.txt/);
+    expect(missing.error).not.toMatch(/max_seq_length/);
+  });
+
   it('refuses bad input before training: positions, empty or binary data, a missing column, a resume with nothing to resume', async () => {
     const tooLong = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-seq-length', '65', '--output-model-path', 'x']);
     expect(tooLong.error).toBe('--max_seq_length 65 is beyond the model\'s 64 positions; use at most 64');

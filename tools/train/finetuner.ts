@@ -14,7 +14,8 @@ export default defineTool({
     num_train_epochs: arg.number(3, 'passes over the training split', { gt: 0 }),
     batch_size: arg.integer(8, 'sequences per micro-batch', { min: 1 }),
     learning_rate: arg.number(5e-5, 'peak learning rate', { gt: 0 }),
-    max_seq_length: arg.integer(512, 'tokens per training sequence', { min: 2 }),
+    // Not the seed's 512: a fixed default fails on any model with fewer positions (the shipped one has 256).
+    max_seq_length: arg.optionalInteger("tokens per training sequence (none: the model's positions, at most 512)", { min: 2 }),
     max_steps: arg.optionalInteger('stop after this many optimizer steps (none: the epochs decide)', { min: 1 }),
     warmup_steps: arg.integer(0, 'linear warmup steps', { min: 0 }),
     lr_scheduler: arg.choice(['cosine', 'linear', 'constant'] as const, 'linear', 'decay after warmup'),
