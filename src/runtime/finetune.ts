@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Emitter } from '../core/events.js';
+import { formatArgs } from '../core/replay.js';
 import { UserError } from '../core/tool.js';
 import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs } from '../data/index.js';
 import type { PackedTokens } from '../data/pack.js';
@@ -197,10 +198,11 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     if (signal.aborted) {
       if (step > start) save(step, false, { loss: lossNow });
       const rel = path.relative(job.cwd, job.outDir) || '.';
+      // Every setting as this run resolved it (a drawn seed, state-given paths): a resume must
+      // match them, and the state or the defaults may differ by the time it runs.
+      const again = formatArgs({ ...job.args, resume: true, output_model_path: rel });
       emit.log(
-        step > start
-          ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner --resume --output_model_path ${rel}`
-          : 'stopped before the first step; nothing saved',
+        step > start ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner ${again}` : 'stopped before the first step; nothing saved',
         'warn',
       );
       throw new UserError('train/finetuner: cancelled');

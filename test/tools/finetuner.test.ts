@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ToolEvent } from '../../src/core/events.js';
 import { readHistory } from '../../src/core/history.js';
+import { splitCommandLine } from '../../src/core/parse-args.js';
 import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runTool } from '../../src/engine/run-tool.js';
@@ -73,9 +74,13 @@ describe('train/finetuner', () => {
     expect(readHistory(cwd).at(-1)).toMatchObject({ status: 'cancelled' });
     expect(fs.existsSync(path.join(cwd, 'cut', 'training_state', 'trainer_state.json'))).toBe(true);
     expect(readCheckpoint(path.join(cwd, 'cut')).provenance?.metrics?.step).toBe(3);
-    expect(events.some((e) => e.type === 'log' && /--resume --output_model_path cut/.test(e.message))).toBe(true);
+    const hint = events.flatMap((e) => (e.type === 'log' ? [e.message] : [])).find((m) => m.includes('continue with: '));
+    const [program, tool, ...again] = splitCommandLine(hint!.split('continue with: ')[1]);
+    expect([program, tool]).toEqual(['smox', 'train/finetuner']);
+    expect(again).toEqual(expect.arrayContaining(['--resume', '--output_model_path', 'cut', '--seed', '3']));
 
-    const resumed = await run(cwd, engine, [...line, '--output-model-path', 'cut', '--resume']);
+    // The printed line, as given, with the state and the seed's defaults of another day.
+    const resumed = await run(cwd, engine, [tool, ...again]);
     expect(resumed.ok, resumed.error).toBe(true);
     const a = readCheckpoint(path.join(cwd, 'whole')).weights;
     const b = readCheckpoint(path.join(cwd, 'cut')).weights;

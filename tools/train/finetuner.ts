@@ -27,7 +27,7 @@ export default defineTool({
     seed: arg.seed(),
     text_column: arg.optionalString('dataset column holding the text (none: "text" or the only string column)'),
     val_fraction: arg.number(0.05, 'held-out fraction when the dataset has no validation split', { min: 0, max: 0.5 }),
-    resume: arg.boolean(false, 'continue from the checkpoint in output_model_path'),
+    resume: { ...arg.boolean(false, 'continue from the checkpoint in output_model_path'), resumes: true },
     device: deviceArg(),
   },
   async run(ctx, args) {
