@@ -28,10 +28,11 @@ export const KEYS = {
 };
 
 /**
- * Lets React run the effects of the last commit: Ink draws a frame before the input handlers
- * of that render are subscribed (passive effects, scheduled by setImmediate, a few turns
- * later), so a key written right after a frame would reach stale ones. Event-loop turns, not
- * a clock: it waits for queued work, never for time to pass.
+ * Lets React run the effects of the last commit (passive effects, scheduled by setImmediate,
+ * a few turns after Ink draws the frame), so a check after a key sees the app settled. Keys
+ * need no settling: the prompt's one listener folds each key in order whenever it arrives
+ * (bench.write relies on that). Event-loop turns, not a clock: it waits for queued work,
+ * never for time to pass.
  */
 const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
