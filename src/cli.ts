@@ -96,7 +96,8 @@ async function runCommand(name: string, argv: string[], flags: GlobalFlags): Pro
     return EXIT_OK;
   }
   try {
-    return await def.run({ cwd: process.cwd(), argv, json: flags.json, out: (line) => process.stdout.write(`${line}\n`) });
+    const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+    return await def.run({ cwd: process.cwd(), argv, json: flags.json, out: (line) => process.stdout.write(`${line}\n`), columns });
   } catch (err) {
     await printError(err, flags);
     return err instanceof UserError ? EXIT_USAGE : EXIT_TOOL_ERROR;
@@ -186,6 +187,15 @@ export async function main(argv: string[]): Promise<number> {
     await printError(err, flags);
     return err instanceof UserError ? EXIT_USAGE : EXIT_TOOL_ERROR;
   }
+}
+
+// A reader that stops early (`smox history | head -1`) closes the pipe, and the next write
+// fails with EPIPE: leave quietly, as a program killed by SIGPIPE does, not with a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT_OK);
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

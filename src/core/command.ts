@@ -14,6 +14,8 @@ export interface CommandContext {
   json: boolean;
   /** Prints one line to stdout. */
   out: (line: string) => void;
+  /** The terminal's width when stdout is one; tables fit it. */
+  columns?: number;
 }
 
 export interface CommandDefinition {

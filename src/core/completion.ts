@@ -36,6 +36,8 @@ export interface Completion {
 const KEY_COMMANDS = ['set', 'get'];
 /** Commands whose first argument is a file path. */
 const PATH_COMMANDS = ['export-script'];
+/** Commands whose first argument is a tool or command name (the workbench's `help <name>`). */
+const NAME_COMMANDS = ['help'];
 
 export function commonPrefix(words: readonly string[]): string {
   if (words.length === 0) return '';
@@ -123,6 +125,7 @@ export function complete(line: string, cursor: number, sources: CompletionSource
     if (args.length === 0 && KEY_COMMANDS.includes(head)) return finish(STATE_KEYS, word, start);
     if (args.length === 1 && head === 'set') return finish(completePath(word, sources.cwd), word, start);
     if (args.length === 0 && PATH_COMMANDS.includes(head)) return finish(completePath(word, sources.cwd), word, start);
+    if (args.length === 0 && NAME_COMMANDS.includes(head)) return finish(completeName(word, sources), word, start);
     return finish([], word, start);
   }
 

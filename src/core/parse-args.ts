@@ -150,9 +150,14 @@ export function parseArgs(target: ParseTarget, argv: readonly string[]): ParsedA
   }
   const values = defaults(schema);
   const given = new Set<string>();
+  /** A boolean flag just given without a value: a word after it was meant as its value. */
+  let bareBoolean: string | null = null;
   for (; i < argv.length; i++) {
     const token = argv[i];
+    const after = bareBoolean;
+    bareBoolean = null;
     if (!looksLikeFlag(token)) {
+      if (after) parseScalar(after, schema[after], token);
       const more = actions.length > 1 ? ` (actions: ${actions.join(', ')})` : '';
       throw new UserError(`unexpected argument "${token}": values go after a flag, e.g. --prompt "${token}"${more}`);
     }
@@ -178,6 +183,8 @@ export function parseArgs(target: ParseTarget, argv: readonly string[]): ParsedA
         value = parseScalar(name, spec, inline) as boolean;
       } else if (!negated && i + 1 < argv.length && boolWord(argv[i + 1]) !== undefined) {
         value = boolWord(argv[++i])!;
+      } else if (!negated) {
+        bareBoolean = name;
       }
       values[name] = value;
       given.add(name);

@@ -10,15 +10,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closest } from './parse-args.js';
 import { type ToolDefinition, UserError } from './tool.js';
 
-/**
- * What the registry needs of a command module's default export (src/core/command.ts's
- * defineCommand result satisfies it).
- */
-export interface CommandDefinition {
-  summary: string;
-  usage: string;
-  run(ctx: { cwd: string; argv: string[]; json: boolean; out: (line: string) => void }): Promise<number>;
-}
+import type { CommandDefinition } from './command.js';
+
+export type { CommandDefinition };
 
 /** A tool found on disk, before its module is imported. */
 export interface ToolEntry {

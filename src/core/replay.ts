@@ -165,6 +165,7 @@ function toolLine(
   const placeholders = new Map<string, string>();
   const unportable: string[] = [];
   for (const [name, v] of Object.entries(r.args)) {
+    if (schema?.[name]?.resumes) continue;
     const resolves = resolvesOf(name, schema);
     if (resolves && typeof v === 'string') {
       const fromState = before[resolves.key];

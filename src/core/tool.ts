@@ -55,6 +55,12 @@ export interface ArgSpec<T = unknown> {
   complete?: CompletionKind;
   /** Value is a random seed: when left unset the runner draws one and records it. */
   seed?: boolean;
+  /**
+   * A boolean that continues an interrupted run of the step. A replay runs every step whole
+   * (the interrupted run is not in it, and a resumed run ends where a whole one would), so
+   * export-script leaves the flag out.
+   */
+  resumes?: boolean;
 }
 
 export type ArgsSchema = Record<string, ArgSpec>;

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Emitter } from '../core/events.js';
+import { formatArgs } from '../core/replay.js';
 import { UserError } from '../core/tool.js';
 import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs } from '../data/index.js';
 import type { PackedTokens } from '../data/pack.js';
@@ -23,7 +24,8 @@ export interface FinetuneSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
-  maxSeqLength: number;
+  /** Tokens per training sequence; null: the model's positions, at most DEFAULT_MAX_SEQ_LENGTH. */
+  maxSeqLength: number | null;
   maxSteps: number | null;
   warmupSteps: number;
   scheduler: SchedulerName;
@@ -59,6 +61,9 @@ export interface FinetuneResult {
   curve: TrainingCurve;
 }
 
+/** The sequence length when none is given and the model has more positions (the Python smolbox's default). */
+export const DEFAULT_MAX_SEQ_LENGTH = 512;
+
 /** Evaluation looks at most this many batches, so a big validation split does not stall training. */
 const MAX_EVAL_BATCHES = 50;
 
@@ -89,12 +94,12 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new UserError(`${job.model} has no tokenizer files; training on text needs tokenizer.json`);
   const { cfg } = model;
-  // Before the dataset is read and tokenised, not only when the trainer is built.
-  checkSeqLength(s.maxSeqLength, cfg);
-
   const dataset = await loadTextDataset(job.dataset, { cwd: job.cwd, textColumn: s.textColumn, signal, emit });
+  // After the dataset is found (a missing file is reported as such), before it is tokenised.
+  const maxSeqLength = s.maxSeqLength ?? Math.min(DEFAULT_MAX_SEQ_LENGTH, cfg.maxPositions);
+  checkSeqLength(maxSeqLength, cfg);
   const packed = packDataset(dataset, tokenizer, {
-    maxSeqLength: s.maxSeqLength,
+    maxSeqLength,
     valFraction: s.valFraction,
     cache: { dir: path.join(job.cwd, '.smolbox', 'cache', 'tokens'), tokenizerHash: tokenizerHash(model) },
     signal,
@@ -104,7 +109,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   const stepsPerEpoch = Math.max(1, Math.ceil(packed.train.blocks / rowsPerStep));
   const totalSteps = s.maxSteps ?? stepsForEpochs(packed.train.blocks, rowsPerStep, s.epochs);
   const settings = {
-    model: job.model, dataset: job.dataset, batch_size: s.batchSize, grad_accum: s.gradAccum, max_seq_length: s.maxSeqLength,
+    model: job.model, dataset: job.dataset, batch_size: s.batchSize, grad_accum: s.gradAccum, max_seq_length: maxSeqLength,
     seed: s.seed, learning_rate: s.learningRate, lr_scheduler: s.scheduler, warmup_steps: s.warmupSteps, total_steps: totalSteps,
   };
 
@@ -129,7 +134,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   // steps may still use it), and no third copy stays alive while training runs.
   const trainer = await Trainer.create(model.arch, cfg, restored ? readCheckpoint(job.outDir, { signal }).weights : model.weights, {
     batchSize: s.batchSize,
-    seqLength: s.maxSeqLength,
+    seqLength: maxSeqLength,
     threads: job.engine.threads,
     weightDecay: s.weightDecay,
     gradClip: s.gradClip,
@@ -154,12 +159,12 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     return { config, weights, provenance: prov };
   };
 
-  const tokensPerStep = rowsPerStep * s.maxSeqLength;
+  const tokensPerStep = rowsPerStep * maxSeqLength;
   let evalLoss: number | null = curve.eval.at(-1)?.loss ?? null;
   let computeS = 0;
   let step = start;
   try {
-    emit.log(`training ${totalSteps - start} steps of ${rowsPerStep} × ${s.maxSeqLength} tokens (${packed.train.blocks} blocks, ${stepsPerEpoch} steps per epoch)`);
+    emit.log(`training ${totalSteps - start} steps of ${rowsPerStep} × ${maxSeqLength} tokens (${packed.train.blocks} blocks, ${stepsPerEpoch} steps per epoch)`);
     for (; step < totalSteps; step++) {
       await yieldToEvents();
       if (signal.aborted) break;
@@ -193,10 +198,11 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     if (signal.aborted) {
       if (step > start) save(step, false, { loss: lossNow });
       const rel = path.relative(job.cwd, job.outDir) || '.';
+      // Every setting as this run resolved it (a drawn seed, state-given paths): a resume must
+      // match them, and the state or the defaults may differ by the time it runs.
+      const again = formatArgs({ ...job.args, resume: true, output_model_path: rel });
       emit.log(
-        step > start
-          ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner --resume --output_model_path ${rel}`
-          : 'stopped before the first step; nothing saved',
+        step > start ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner ${again}` : 'stopped before the first step; nothing saved',
         'warn',
       );
       throw new UserError('train/finetuner: cancelled');

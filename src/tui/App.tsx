@@ -5,9 +5,10 @@
  *
  * Keys: Enter runs the line, Tab completes, Up/Down walk the line history, Ctrl-C cancels the
  * running step (twice: quits at once) or clears the line, Ctrl-C twice on an empty line or
- * Ctrl-D quits.
+ * Ctrl-D quits. Lines entered while a step runs (typed ahead, or the rest of a multi-line
+ * paste) wait in a queue under the panels and run one after another, in order.
  */
-import { Box, Static, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Static, Text, useApp, useStdout } from 'ink';
 import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { complete, type Completion, type CompletionSources } from '../core/completion.js';
 import { type HistoryRecord, readHistory } from '../core/history.js';
@@ -53,6 +54,8 @@ const PROGRAM_NAMES = ['smox', 'smolbox'];
 const FRAME_MS = 33;
 /** Side by side from this width; stacked below it. */
 const WIDE = 100;
+/** Queued lines listed at most; the rest are counted. */
+const QUEUE_ROWS = 4;
 
 type Banner = { id: -1; banner: true };
 type Item = Step | Banner;
@@ -75,14 +78,29 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   };
   const nextId = useRef(1);
   const redraw = useRef<NodeJS.Timeout | null>(null);
-  const [entries, setEntries] = useState<string[]>(() => loadLines(historyFile));
+  // The prompt keeps its own copy to walk; this one is what the file is cut back to.
+  const [entries] = useState<string[]>(() => loadLines(historyFile));
+  const saved = useRef(entries);
+  const [queue, setQueueState] = useState<string[]>([]);
+  const queueRef = useRef<string[]>([]);
+  const setQueue = (q: string[]) => {
+    queueRef.current = q;
+    setQueueState(q);
+  };
   const [state, setState] = useState<SmolboxState | null>(() => readState(cwd));
   const [records, setRecords] = useState<HistoryRecord[]>(() => readHistory(cwd));
   const [info, setInfo] = useState<EngineInfo | null>(null);
   // Names complete at once from the directory listing; flags once the modules are imported.
   const [names] = useState(() => listToolEntries(env).map((e) => ({ name: e.name, def: { args: {} } })));
   const [tools, setTools] = useState<LoadedTool[] | null>(null);
-  const [quitArmed, setQuitArmed] = useState(false);
+  // A ref as well: two Ctrl-C in one chunk act before a render.
+  const [quitArmed, setQuitArmedState] = useState(false);
+  const quitArmedRef = useRef(false);
+  const setQuitArmed = (armed: boolean) => {
+    if (quitArmedRef.current === armed) return;
+    quitArmedRef.current = armed;
+    setQuitArmedState(armed);
+  };
 
   useEffect(() => {
     let alive = true;
@@ -126,13 +144,23 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     setState(readState(cwd));
     setRecords(readHistory(cwd));
     onStepFinished?.(step);
+    const [next, ...rest] = queueRef.current;
+    if (next === undefined) return;
+    setQueue(rest);
+    run(next);
   };
 
+  /** A line from the prompt: run now, or after the steps before it when one runs. */
   const submit = (line: string) => {
     const text = line.trim();
     setQuitArmed(false);
     if (!text) return;
-    setEntries((e) => saveLine(historyFile, e, text));
+    saved.current = saveLine(historyFile, saved.current, text);
+    if (liveRef.current || queueRef.current.length > 0) return setQueue([...queueRef.current, text]);
+    run(text);
+  };
+
+  const run = (text: string) => {
     if (QUIT_WORDS.includes(text)) return quit(false);
     const step = startStep(nextId.current++, text, now());
     let words: string[];
@@ -162,17 +190,16 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       });
   };
 
-  // While a step runs the prompt is inactive and Ctrl-C is the app's: cancel, then quit.
-  useInput(
-    (input, key) => {
-      const running = liveRef.current;
-      if (!running || !(key.ctrl && input === 'c')) return;
-      if (running.cancelling) return quit(true);
-      bridge.cancel();
-      setLive({ ...running, cancelling: true });
-    },
-    { isActive: live !== null },
-  );
+  // Ctrl-C cancels the running step and drops the lines queued behind it (a paste gone wrong
+  // stops as a whole); pressed again while it winds down, it quits at once.
+  const interrupt = () => {
+    const running = liveRef.current;
+    if (!running) return quitArmedRef.current ? quit(false) : setQuitArmed(true);
+    if (running.cancelling) return quit(true);
+    setQueue([]);
+    bridge.cancel();
+    setLive({ ...running, cancelling: true });
+  };
 
   const wide = width >= WIDE;
   const panelWidth = wide ? Math.floor(width / 2) : width;
@@ -201,16 +228,23 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
         <StatePanel state={state} info={info} cwd={cwd} width={panelWidth} tools={tools && { all: tools.length, user: tools.filter((t) => t.origin === 'user').length }} />
         <HistoryPanel records={records} schemas={schemas} width={panelWidth} rows={historyRowsShown} />
       </Box>
+      {live && <Text color={theme.tone('gray')}>{live.cancelling ? 'cancelling…' : 'running… (Ctrl-C cancels)'}</Text>}
+      {queue.slice(0, QUEUE_ROWS).map((line, i) => (
+        <Text key={i} color={theme.tone('gray')} wrap="truncate-end">
+          {`queued › ${line}`}
+        </Text>
+      ))}
+      {queue.length > QUEUE_ROWS && <Text color={theme.tone('gray')}>{`… ${queue.length - QUEUE_ROWS} more queued`}</Text>}
       <Prompt
-        active={!live}
         entries={entries}
         complete={completeLine}
+        busy={() => liveRef.current !== null}
         onSubmit={submit}
-        onInterrupt={() => (quitArmed ? quit(false) : setQuitArmed(true))}
-        onEof={() => quit(false)}
-        onEdit={() => setQuitArmed(false)}
+        onInterrupt={interrupt}
+        // Ctrl-D while a step runs would quit under it; it waits for the prompt like a shell's.
+        onEof={() => liveRef.current === null && quit(false)}
+        onKey={() => setQuitArmed(false)}
         width={width}
-        busyText={live?.cancelling ? 'cancelling…' : 'running… (Ctrl-C cancels)'}
       />
       {quitArmed && <Text color={theme.tone('yellow')}>press Ctrl-C again or Ctrl-D to quit</Text>}
     </Box>

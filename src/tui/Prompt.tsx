@@ -1,51 +1,34 @@
 /**
- * The workbench's command line: ink-text-input for editing, Tab for completion (one candidate
- * fills in, several fill in their common prefix and list under the prompt), Up/Down for the
- * line history. ink-text-input keeps its cursor where it was when the value changes from
- * outside, so after a completion or a history step it is remounted (a new `key`), which puts
- * the cursor at the end.
+ * The workbench's command line. Keys come from useKeys one at a time, in the order typed, and
+ * are folded by the line editor (line-editor.ts) into a ref, so Enter submits what was typed
+ * even when it arrives in the same chunk as the text; the component state is only a copy to
+ * draw. The prompt takes keys while a step runs too: those lines wait in the app's queue.
  */
-import { Box, Text, useInput } from 'ink';
-import TextInput from 'ink-text-input';
-import React, { useEffect, useState } from 'react';
+import { Box, Text } from 'ink';
+import React, { useRef, useState } from 'react';
 import type { Completion } from '../core/completion.js';
-import { freshCursor, type HistoryCursor, walk } from './line-history.js';
+import { edit, type EditorState, initialEditor } from './line-editor.js';
+import { useKeys } from './use-keys.js';
 import { useTheme } from './theme.js';
 
 export interface PromptProps {
-  /** Takes keys; false while a step runs. */
-  active: boolean;
-  /** Earlier lines, oldest first. */
+  /** Earlier lines, oldest first, as loaded when the workbench opened. */
   entries: readonly string[];
   complete: (line: string, cursor: number) => Completion;
+  /** Whether a step runs now; asked at each key, as several keys of one chunk act before a render. */
+  busy: () => boolean;
   onSubmit: (line: string) => void;
-  /** Ctrl-C on an empty line (on a line with text it clears the line). */
+  /** Ctrl-C while a step runs or on an empty line (on a line with text it clears the line). */
   onInterrupt: () => void;
-  /** Ctrl-D. */
+  /** Ctrl-D on an empty line. */
   onEof: () => void;
-  /** The line was edited. */
-  onEdit?: () => void;
+  /** Any key but Ctrl-C. */
+  onKey?: () => void;
   width: number;
-  /** Shown in place of the prompt while inactive. */
-  busyText?: string;
 }
 
 /** Rows of candidates shown at most; the rest are counted. */
 const MAX_CANDIDATE_ROWS = 4;
-
-/** What Tab does to `value`: the new line and the candidates left to show. */
-export function applyCompletion(value: string, c: Completion): { value: string; candidates: string[] } {
-  if (c.candidates.length === 0) return { value, candidates: [] };
-  const head = value.slice(0, c.start);
-  if (c.candidates.length === 1) {
-    const only = c.candidates[0];
-    // A directory or a category (`train/`) or `--flag=` goes on being typed; a word is done.
-    const open = only.endsWith('/') || only.endsWith('=');
-    return { value: head + only + (open ? '' : ' '), candidates: [] };
-  }
-  const typed = value.slice(c.start);
-  return { value: c.common.length > typed.length ? head + c.common : value, candidates: c.candidates };
-}
 
 /** The candidates in columns that fit `width`, at most MAX_CANDIDATE_ROWS rows. */
 export function candidateRows(candidates: readonly string[], width: number): string[] {
@@ -66,55 +49,23 @@ export function candidateRows(candidates: readonly string[], width: number): str
   return rows;
 }
 
-export function Prompt({ active, entries, complete, onSubmit, onInterrupt, onEof, onEdit, width, busyText }: PromptProps) {
+export function Prompt({ entries, complete, busy, onSubmit, onInterrupt, onEof, onKey, width }: PromptProps) {
   const theme = useTheme();
-  const [value, setValue] = useState('');
-  const [cursor, setCursor] = useState<HistoryCursor>(() => freshCursor(entries));
-  const [candidates, setCandidates] = useState<string[]>([]);
-  const [mount, setMount] = useState(0);
+  const editor = useRef<EditorState>(initialEditor(entries));
+  const [shown, setShown] = useState(editor.current);
 
-  // The parent adds each submitted line; Up starts again from the newest.
-  useEffect(() => setCursor(freshCursor(entries)), [entries]);
+  useKeys((key) => {
+    const { state, effect } = edit(editor.current, key, { complete, busy: busy() });
+    editor.current = state;
+    setShown(state);
+    if (!(key.type === 'key' && key.ctrl && key.name === 'c')) onKey?.();
+    if (effect?.type === 'submit') onSubmit(effect.line);
+    else if (effect?.type === 'interrupt') onInterrupt();
+    else if (effect?.type === 'eof') onEof();
+  });
 
-  const replace = (next: string) => {
-    setValue(next);
-    setMount((m) => m + 1);
-  };
-
-  const tab = (line: string) => {
-    const done = applyCompletion(line, complete(line, line.length));
-    if (done.value !== value) replace(done.value);
-    setCandidates(done.candidates);
-  };
-
-  useInput(
-    (input, key) => {
-      if (key.ctrl && input === 'c') {
-        if (value === '') return onInterrupt();
-        setCandidates([]);
-        replace('');
-        onEdit?.();
-      } else if (key.ctrl && input === 'd') {
-        onEof();
-      } else if (key.tab) {
-        tab(value);
-      } else if (key.upArrow || key.downArrow) {
-        const moved = walk(entries, cursor, value, key.upArrow ? 'up' : 'down');
-        setCursor(moved.cursor);
-        setCandidates([]);
-        if (moved.value !== value) replace(moved.value);
-      }
-    },
-    { isActive: active },
-  );
-
-  const submit = (line: string) => {
-    setValue('');
-    setCandidates([]);
-    setMount((m) => m + 1);
-    onSubmit(line);
-  };
-
+  const { value, cursor, candidates } = shown;
+  const at = value.slice(cursor, cursor + (/[\uD800-\uDBFF]/.test(value[cursor] ?? '') ? 2 : 1));
   return (
     <Box flexDirection="column">
       <Box>
@@ -123,24 +74,16 @@ export function Prompt({ active, entries, complete, onSubmit, onInterrupt, onEof
             {'smox› '}
           </Text>
         </Box>
-        {active ? (
-          <TextInput
-            key={mount}
-            value={value}
-            focus={active}
-            // ink-text-input greys its placeholder through chalk, which ignores NO_COLOR.
-            placeholder={theme.color ? 'a tool or command (Tab completes, help lists them)' : undefined}
-            onChange={(v) => {
-              // A Tab inside a chunk of input (a paste, a fast `tmux send-keys`) arrives as text.
-              if (v.includes('\t')) return tab(v.replace(/\t/g, ''));
-              setValue(v);
-              setCandidates([]);
-              onEdit?.();
-            }}
-            onSubmit={submit}
-          />
+        {value === '' && theme.color ? (
+          <Text color={theme.tone('gray')}>
+            <Text inverse>a</Text> tool or command (Tab completes, help lists them)
+          </Text>
         ) : (
-          <Text color={theme.tone('gray')}>{busyText ?? ''}</Text>
+          <Text>
+            {value.slice(0, cursor)}
+            <Text inverse>{at || ' '}</Text>
+            {value.slice(cursor + at.length)}
+          </Text>
         )}
       </Box>
       {candidates.length > 0 &&

@@ -70,3 +70,12 @@ export function chartRows(values: readonly number[], width: number, rows: number
   }
   return lines;
 }
+
+/**
+ * A message written for the shell (`run \`smox set …\``, `smox ls lists the tools`) told as the
+ * workbench takes it: the program's name dropped, `smox --help` as `help`. Only for messages;
+ * a command's own output (an exported script) is shown as it is.
+ */
+export function asWorkbenchText(message: string): string {
+  return message.replace(/(^|[\s`'"(:])(?:smox|smolbox) (--help\b|[\w-])/g, (_, lead: string, next: string) => lead + (next === '--help' ? 'help' : next));
+}

@@ -33,9 +33,9 @@ export function loadLines(file: string): string[] {
  * is rewritten to the newest entries only once it passes REWRITE_BYTES, so a step costs one append.
  */
 export function saveLine(file: string, entries: readonly string[], line: string): string[] {
-  const text = line.replace(/\n/g, ' ');
-  if (text.trim() === '' || entries.at(-1) === text) return [...entries];
-  const next = [...entries, text].slice(-MAX_ENTRIES);
+  const next = pushEntry(entries, line);
+  if (next.length === entries.length && next.at(-1) === entries.at(-1)) return next;
+  const text = next.at(-1);
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.appendFileSync(file, `${text}\n`);
@@ -44,6 +44,13 @@ export function saveLine(file: string, entries: readonly string[], line: string)
     // A read-only config dir costs the history across sessions, not the session.
   }
   return next;
+}
+
+/** The entries with `line` added: not a blank, not a repeat of the last, one line. */
+export function pushEntry(entries: readonly string[], line: string): string[] {
+  const text = line.replace(/[\r\n]+/g, ' ').trim();
+  if (text === '' || entries.at(-1) === text) return [...entries];
+  return [...entries, text].slice(-MAX_ENTRIES);
 }
 
 /** Where Up/Down stand: `index === entries.length` is the line being typed (the draft). */

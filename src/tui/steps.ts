@@ -7,6 +7,7 @@
 import type { ProgressEvent } from '../core/events.js';
 import { resultLines } from '../core/render-text.js';
 import type { StepOutcome, WorkbenchEvent } from '../engine/worker-bridge.js';
+import { asWorkbenchText } from './format.js';
 
 /** A piece of a step's output, in arrival order. */
 export type Block =
@@ -71,8 +72,10 @@ export function applyEvent(step: Step, e: WorkbenchEvent, now: number): Step {
     }
     case 'output':
       return { ...step, blocks: pushLine(step.blocks, e.line, 'plain') };
-    case 'log':
-      return { ...step, blocks: pushLine(step.blocks, e.level === 'warn' ? `warning: ${e.message}` : e.message, e.level === 'warn' ? 'warn' : 'plain') };
+    case 'log': {
+      const text = asWorkbenchText(e.message);
+      return { ...step, blocks: pushLine(step.blocks, e.level === 'warn' ? `warning: ${text}` : text, e.level === 'warn' ? 'warn' : 'plain') };
+    }
     case 'progress': {
       const finished = e.total !== undefined && e.current >= e.total;
       const { progress, progressStart } = withEta(step, e, now);
@@ -84,16 +87,17 @@ export function applyEvent(step: Step, e: WorkbenchEvent, now: number): Step {
     }
     case 'result': {
       let blocks = step.blocks;
-      for (const line of resultLines(e.result)) blocks = pushLine(blocks, line, 'result');
+      for (const line of resultLines(e.result)) blocks = pushLine(blocks, asWorkbenchText(line), 'result');
       return { ...step, blocks };
     }
     case 'error':
-      return { ...step, error: e.message.split('\n')[0], errorDetail: e.detail };
+      return { ...step, error: asWorkbenchText(e.message.split('\n')[0]), errorDetail: e.detail };
   }
 }
 
 /** The step once the engine says it is over. */
 export function finishStep(step: Step, outcome: StepOutcome, now: number): Step {
   const status = outcome.ok ? 'ok' : outcome.failure === 'cancelled' ? 'cancelled' : 'error';
-  return { ...step, status, durationMs: now - step.startedAt, error: outcome.ok ? undefined : (step.error ?? outcome.error), cancelling: false };
+  const error = outcome.ok ? undefined : (step.error ?? (outcome.error && asWorkbenchText(outcome.error)));
+  return { ...step, status, durationMs: now - step.startedAt, error, cancelling: false };
 }

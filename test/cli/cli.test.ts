@@ -183,6 +183,20 @@ describe('Ctrl-C', () => {
 });
 
 describe('the smox executable', () => {
+  it('leaves quietly when the reader of its output has gone (`smox history | head -1`)', async () => {
+    await smox(['set', 'model_path', 'base'], cwd, env);
+    await smox(['set', 'dataset_path', 'data.txt'], cwd, env);
+    for (const args of [['history'], ['ls'], ['--help'], ['demo/write', '--words', '2000']]) {
+      const child = spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Closed before smox writes a byte, as `head` closes it after its first line.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+  });
+
   it("starts node with the allocator settings training relies on (the shebang's GLIBC_TUNABLES)", () => {
     const shebang = fs.readFileSync(cliPath, 'utf8').split('\n')[0];
     expect(shebang).toBe(`#!/usr/bin/env -S GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}:\${GLIBC_TUNABLES} node`);

@@ -80,6 +80,38 @@ describe('historyTable', () => {
   });
 });
 
+describe('historyTable at a terminal’s width', () => {
+  const records = [
+    rec({ kind: 'command', name: 'set', args: { key: 'dataset_path', value: 'builtin:tiny_shakespeare' }, duration_ms: 3 }),
+    rec({
+      name: 'train/finetuner',
+      args: { dataset_path: 'builtin:tiny_shakespeare', num_train_epochs: 1, learning_rate: 0.0003, max_seq_length: 128, seed: 1234567 },
+      duration_ms: 125_000,
+      metrics: { loss: 1.85512, steps: 40, tokens_per_s: 2310.4 },
+      outputs: { output_model_path: 'a'.repeat(64) },
+    }),
+    rec({ name: 'infer/sampler', args: { prompt: 'ROMEO:', max_new_tokens: 24, seed: 1 }, duration_ms: 320, metrics: { tokens_per_s: 812.25 } }),
+  ];
+  const width = (l: string) => [...l].length;
+
+  it.each([60, 80, 100, 160])('fits %d columns, one line per step and one for its metrics and hashes', (columns) => {
+    const lines = historyTable(records, new Map(), columns);
+    for (const l of lines) expect(width(l), l).toBeLessThanOrEqual(columns);
+    expect(lines).toHaveLength(1 + 3 + 2);
+    expect(lines[2]).toMatch(/✓ {2}(train\/)?finetuner {2}--dataset_path b/);
+    expect(lines[3]).toMatch(/^ +loss 1\.855 · steps 40 · tokens_per_s 2310/);
+    expect(lines[5]).toMatch(/^ +tokens_per_s 812\.3$/);
+  });
+
+  it('keeps the full time and names where there is room, and cuts only the args', () => {
+    const wide = historyTable(records, new Map(), 100);
+    expect(wide[2]).toMatch(/^2 {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}✓ {2}train\/finetuner {2}--dataset_path .*…\s+2 m 5 s$/);
+    expect(wide[3]).toContain(`output_model_path ${'a'.repeat(12)}`);
+    const narrow = historyTable(records, new Map(), 60);
+    expect(narrow[2]).toMatch(/^2 {2}\d\d-\d\d \d\d:\d\d {2}✓ {2}finetuner {2}--dataset_path .*…\s+2 m 5 s$/);
+  });
+});
+
 describe('smox history', () => {
   it('says when there is nothing, prints the table, and JSON lines with --json', async () => {
     expect((await runCommand(historyCmd, cwd)).lines).toEqual(['no steps recorded here yet']);

@@ -55,10 +55,10 @@ describe('state', () => {
     expect(await runCommand(stateCmd, cwd)).toEqual({ code: 0, lines: [text] });
   });
 
-  it('creates a fresh state where there is none, as the Python smolbox does', async () => {
+  it('prints a fresh state where there is none, and writes nothing', async () => {
     const { lines } = await runCommand(stateCmd, cwd);
-    expect(JSON.parse(lines[0])).toMatchObject({ model_path: null, dataset_path: null });
-    expect(readState(cwd)).toEqual(JSON.parse(lines[0]));
+    expect(JSON.parse(lines[0])).toMatchObject({ model_path: null, dataset_path: null, output_model_path: null });
+    expect(fs.existsSync(stateDir(cwd))).toBe(false);
   });
 });
 

@@ -89,6 +89,14 @@ describe('complete: arguments', () => {
     expect(at('export-script m').candidates).toEqual(['models/']);
   });
 
+  it('completes the tool or command after help, and nothing after that', () => {
+    const withHelp = { ...sources, commands: [...sources.commands, 'help'] };
+    const after = (line: string) => complete(line, line.length, withHelp).candidates;
+    expect(after('help inf')).toEqual(['infer/sampler', 'infer/tweaker']);
+    expect(after('help st')).toEqual(['state']);
+    expect(after('help state ')).toEqual([]);
+  });
+
   it('offers nothing for free text and unknown tools', () => {
     expect(at('infer/sampler --prompt ').candidates).toEqual([]);
     expect(at('nope/tool --x').candidates).toEqual([]);

@@ -213,6 +213,8 @@ describe('parseArgs: errors name the flag and what is accepted', () => {
 
   it('rejects a bad boolean word', () => {
     expect(err('--do_sample=maybe')).toContain('--do_sample expects true or false');
+    expect(err('--do_sample', 'maybe')).toBe('--do_sample expects true or false (also yes/no, 1/0) (got "maybe")');
+    expect(err('--no-do-sample', 'maybe')).toContain('unexpected argument "maybe"');
   });
 
   it('rejects a bad list element', () => {

@@ -97,6 +97,15 @@ describe('exportScript', () => {
     expect(body(exportScript(records)).at(-2)).toMatch(/^# skipped: --dest/);
   });
 
+  it('replays a resumed run whole: the interrupted run is not in the script', () => {
+    const schema = { model_path: arg.modelIn(), output_model_path: arg.modelOut(), resume: { ...arg.boolean(false, 'go on'), resumes: true } };
+    const records = [
+      tool('train/x', { model_path: 'gpt2', output_model_path: U1, resume: false, seed: 4 }, { model_path: 'gpt2' }, { model_path: 'gpt2' }, { status: 'cancelled' }),
+      tool('train/x', { model_path: 'gpt2', output_model_path: U1, resume: true, seed: 4 }, { model_path: 'gpt2' }, { model_path: U1 }),
+    ];
+    expect(body(exportScript(records, undefined, { schemaOf: () => schema }))).toEqual(['# the state the session started from', 'smox set model_path gpt2', 'smox train/x --seed 4']);
+  });
+
   it('skips records that are not steps, and tool actions follow the name', () => {
     const script = exportScript([
       cmd('python-state', {}, {}, { model_path: 'gpt2' }),

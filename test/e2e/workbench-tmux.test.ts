@@ -1,6 +1,7 @@
 /**
  * The real `smox` workbench in a real terminal (tmux): type part of a tool name, Tab, run the
- * tool, see its output and the state panel, quit with Ctrl-D, and find the step recorded in
+ * tool, see its output and the state panel, paste a block of lines and see each run in order,
+ * send a line with its Enter in one go, quit with Ctrl-D, and find the steps recorded in
  * .smolbox/state_history.jsonl. Skipped, with a message, only when tmux is not installed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,6 +45,14 @@ function tmux(...args: string[]): string {
 }
 
 const screen = () => tmux('capture-pane', '-p', '-t', session);
+/** The screen with everything scrolled off it. */
+const scrollback = () => tmux('capture-pane', '-p', '-S', '-', '-t', session);
+/** The lines run so far, as the scrollback echoes them (`› line` above each step's output). */
+const ranLines = () =>
+  scrollback()
+    .split('\n')
+    .filter((l) => l.startsWith('› '))
+    .map((l) => l.slice(2).trimEnd());
 
 async function waitForScreen(pred: (s: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -103,6 +112,19 @@ describe.skipIf(!hasTmux)('workbench in tmux', () => {
     const painted = tmux('capture-pane', '-p', '-e', '-t', session);
     expect(painted).not.toMatch(/\u001B\[[0-9;]*(3[0-7]|9[0-7])m/);
 
+    // A pasted block: each line runs, in order, as if typed (tmux pastes newlines as Enter).
+    const block = ['set dataset_path one.txt', 'set dataset_path two.txt', 'get dataset_path'];
+    const before = ranLines().length;
+    tmux('set-buffer', '-b', session, `${block.join('\n')}\n`);
+    tmux('paste-buffer', '-d', '-b', session, '-t', session);
+    await waitForScreen(() => /› get dataset_path\ntwo\.txt\n✓/.test(scrollback()), 'the pasted lines to run');
+    expect(ranLines().slice(before)).toEqual(block);
+
+    // A line and its Enter in one send-keys: one chunk, first character and all.
+    tmux('send-keys', '-t', session, 'set dataset_path three.txt', 'Enter');
+    await waitForScreen(() => ranLines().length >= before + 4 && /\n│ dataset_path +three\.txt/.test(screen()), 'the sent line to run');
+    expect(ranLines().at(-1)).toBe('set dataset_path three.txt');
+
     tmux('send-keys', '-t', session, 'C-d');
     await waitForScreen((t) => t.includes('smox exited: 0'), 'smox to exit');
 
@@ -110,7 +132,8 @@ describe.skipIf(!hasTmux)('workbench in tmux', () => {
       .readFileSync(path.join(cwd, '.smolbox', 'state_history.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { name: string; status: string });
-    expect(history.at(-1)).toMatchObject({ name: SCENARIO.tool, status: 'ok' });
+      .map((l) => JSON.parse(l) as { name: string; status: string; args: Record<string, unknown> });
+    expect(history.find((r) => r.name === SCENARIO.tool)).toMatchObject({ status: 'ok' });
+    expect(history.filter((r) => r.name === 'set').map((r) => r.args)).toEqual(['one.txt', 'two.txt', 'three.txt'].map((v) => expect.objectContaining({ value: v })));
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ToolEvent } from '../../src/core/events.js';
 import { readHistory } from '../../src/core/history.js';
+import { splitCommandLine } from '../../src/core/parse-args.js';
 import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runTool } from '../../src/engine/run-tool.js';
@@ -47,6 +48,13 @@ describe('train/finetuner', () => {
     expect(after.ok, after.error).toBe(true);
   });
 
+  it('says how many steps it trained, in the singular for one', async () => {
+    const r = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-steps', '1', '--output-model-path', 'one']);
+    expect(r.ok, r.error).toBe(true);
+    const result = r.events.find((e) => e.type === 'result');
+    expect(result?.type === 'result' && result.result.message).toMatch(/^trained 1 step: loss \d/);
+  });
+
   it('resumed after an interruption, ends with the same weights as an uninterrupted run', async () => {
     const line = ['train/finetuner', ...BASE, '--max-steps', '6', '--save-every', '2', '--grad-accum', '2'];
     const whole = await run(cwd, engine, [...line, '--output-model-path', 'whole']);
@@ -66,9 +74,13 @@ describe('train/finetuner', () => {
     expect(readHistory(cwd).at(-1)).toMatchObject({ status: 'cancelled' });
     expect(fs.existsSync(path.join(cwd, 'cut', 'training_state', 'trainer_state.json'))).toBe(true);
     expect(readCheckpoint(path.join(cwd, 'cut')).provenance?.metrics?.step).toBe(3);
-    expect(events.some((e) => e.type === 'log' && /--resume --output_model_path cut/.test(e.message))).toBe(true);
+    const hint = events.flatMap((e) => (e.type === 'log' ? [e.message] : [])).find((m) => m.includes('continue with: '));
+    const [program, tool, ...again] = splitCommandLine(hint!.split('continue with: ')[1]);
+    expect([program, tool]).toEqual(['smox', 'train/finetuner']);
+    expect(again).toEqual(expect.arrayContaining(['--resume', '--output_model_path', 'cut', '--seed', '3']));
 
-    const resumed = await run(cwd, engine, [...line, '--output-model-path', 'cut', '--resume']);
+    // The printed line, as given, with the state and the seed's defaults of another day.
+    const resumed = await run(cwd, engine, [tool, ...again]);
     expect(resumed.ok, resumed.error).toBe(true);
     const a = readCheckpoint(path.join(cwd, 'whole')).weights;
     const b = readCheckpoint(path.join(cwd, 'cut')).weights;
@@ -78,6 +90,17 @@ describe('train/finetuner', () => {
       for (let i = 0; i < t.data.length; i++) diff = Math.max(diff, Math.abs(t.data[i] - u[i]));
       expect(diff, k).toBeLessThan(1e-6);
     }
+  });
+
+  it('takes its sequence length from the model when none is given, and reports a missing dataset as missing', async () => {
+    // The tiny model has 64 positions, below the 512 used when a model has more.
+    const line = BASE.filter((_, i) => BASE[i] !== '--max-seq-length' && BASE[i - 1] !== '--max-seq-length');
+    const r = await run(cwd, engine, ['train/finetuner', ...line, '--max-steps', '1', '--output-model-path', 'fit']);
+    expect(r.ok, r.error).toBe(true);
+    expect(r.events.some((e) => e.type === 'log' && / × 64 tokens/.test(e.message))).toBe(true);
+    const missing = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-seq-length', '65', '--dataset-path', 'nope.txt', '--output-model-path', 'x']);
+    expect(missing.error).toMatch(/nope\.txt/);
+    expect(missing.error).not.toMatch(/max_seq_length/);
   });
 
   it('refuses bad input before training: positions, empty or binary data, a missing column, a resume with nothing to resume', async () => {

@@ -14,7 +14,8 @@ const SEED: Record<string, Record<string, unknown>> = {
   'infer/tweaker': { model_path: AUTORESOLVE, prompt: 'Once upon a time', deltas: '', temperature: 0.6, max_length: 100 },
   'train/finetuner': {
     model_path: AUTORESOLVE, dataset_path: AUTORESOLVE, output_model_path: AUTORESOLVE,
-    num_train_epochs: 3, batch_size: 8, learning_rate: 5e-5, max_seq_length: 512,
+    // max_seq_length departs from the seed's 512: unset follows the model's positions (at most 512).
+    num_train_epochs: 3, batch_size: 8, learning_rate: 5e-5, max_seq_length: null,
     max_steps: null, seed: null, resume: false, text_column: null,
   },
   'transform/editor': {

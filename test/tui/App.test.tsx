@@ -176,7 +176,7 @@ describe('completion', () => {
       await wb.type('dem');
       await wb.press(KEYS.tab);
       await wb.waitFor(() => wb.promptText() === 'demo/', 'the common prefix');
-      expect(wb.frame()).toMatch(/demo\/fail +demo\/print +demo\/speak +demo\/wait/);
+      expect(wb.frame()).toMatch(/demo\/fail +demo\/gate +demo\/print +demo\/speak +demo\/wait/);
       await wb.type('sp');
       await wb.press(KEYS.tab);
       await wb.waitFor(() => wb.promptText() === 'demo/speak', 'the whole name');

@@ -2,8 +2,8 @@
  * User tools (SMOLBOX_TOOLS_PATH) that stand in for the model engine in workbench tests:
  * demo/speak streams tokens, progress and a falling loss, then writes its output model
  * directory (so the state advances); demo/wait streams a token and waits to be cancelled;
- * demo/fail fails with a one-line message; demo/print writes to stdout behind the events;
- * demo/crash ends the engine's thread.
+ * demo/gate waits until the test calls openGate(); demo/fail fails with a one-line message;
+ * demo/print writes to stdout behind the events; demo/crash ends the engine's thread.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,6 +45,29 @@ const WAIT = `export default {
 };
 `;
 
+/** In-process only: the tool and the test share globalThis. */
+const GATE = `export default {
+  summary: 'wait until the test opens the gate',
+  args: {},
+  async run(ctx) {
+    ctx.emit.token('gated');
+    await new Promise((resolve) => {
+      globalThis.__smoxOpenGate = resolve;
+    });
+    return { message: 'gate opened' };
+  },
+};
+`;
+
+/** Lets the running demo/gate finish; false when none waits yet. */
+export function openGate(): boolean {
+  const g = globalThis as { __smoxOpenGate?: () => void };
+  const open = g.__smoxOpenGate;
+  g.__smoxOpenGate = undefined;
+  open?.();
+  return open !== undefined;
+}
+
 const FAIL = `export default {
   summary: 'fail with a message',
   args: {},
@@ -82,6 +105,7 @@ export function makeDemoTools(): string {
   fs.mkdirSync(path.join(dir, 'demo'));
   fs.writeFileSync(path.join(dir, 'demo', 'speak.mjs'), SPEAK);
   fs.writeFileSync(path.join(dir, 'demo', 'wait.mjs'), WAIT);
+  fs.writeFileSync(path.join(dir, 'demo', 'gate.mjs'), GATE);
   fs.writeFileSync(path.join(dir, 'demo', 'fail.mjs'), FAIL);
   fs.writeFileSync(path.join(dir, 'demo', 'print.mjs'), PRINT);
   fs.writeFileSync(path.join(dir, 'demo', 'crash.mjs'), CRASH);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Completion } from '../../src/core/completion.js';
 import { chartRows, formatBytes, formatCount, shortenPath } from '../../src/tui/format.js';
-import { applyCompletion, candidateRows } from '../../src/tui/Prompt.js';
+import { applyCompletion } from '../../src/tui/line-editor.js';
+import { candidateRows } from '../../src/tui/Prompt.js';
 import { stateRows } from '../../src/tui/StatePanel.js';
 
 describe('panel text', () => {
@@ -63,5 +64,17 @@ describe('Tab', () => {
     expect(rows.length).toBe(5);
     for (const r of rows) expect(r.length).toBeLessThanOrEqual(60);
     expect(rows.at(-1)).toMatch(/^… \d+ more$/);
+  });
+});
+
+describe('messages in the workbench', () => {
+  it('drop the program name the shell needs, and say help for --help', async () => {
+    const { asWorkbenchText } = await import('../../src/tui/format.js');
+    expect(asWorkbenchText('--model_path is not set: pass --model_path <dir> or run `smox set model_path …`')).toBe(
+      '--model_path is not set: pass --model_path <dir> or run `set model_path …`',
+    );
+    expect(asWorkbenchText('unknown tool (smox ls lists the tools, smox --help the commands)')).toBe('unknown tool (ls lists the tools, help the commands)');
+    expect(asWorkbenchText('continue with: smox train/finetuner --resume')).toBe('continue with: train/finetuner --resume');
+    expect(asWorkbenchText('smoxy smox')).toBe('smoxy smox');
   });
 });

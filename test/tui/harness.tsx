@@ -14,13 +14,25 @@ import type { Step } from '../../src/tui/steps.js';
 import { makeTheme, ThemeProvider } from '../../src/tui/theme.js';
 import { stubEngine } from './fixtures.js';
 
-export const KEYS = { tab: '\t', enter: '\r', up: '\u001B[A', down: '\u001B[B', ctrlC: '\u0003', ctrlD: '\u0004' };
+export const KEYS = {
+  tab: '\t',
+  enter: '\r',
+  up: '\u001B[A',
+  down: '\u001B[B',
+  left: '\u001B[D',
+  ctrlLeft: '\u001B[1;5D',
+  ctrlA: '\u0001',
+  ctrlW: '\u0017',
+  ctrlC: '\u0003',
+  ctrlD: '\u0004',
+};
 
 /**
- * Lets React run the effects of the last commit: Ink draws a frame before the input handlers
- * of that render are subscribed (passive effects, scheduled by setImmediate, a few turns
- * later), so a key written right after a frame would reach stale ones. Event-loop turns, not
- * a clock: it waits for queued work, never for time to pass.
+ * Lets React run the effects of the last commit (passive effects, scheduled by setImmediate,
+ * a few turns after Ink draws the frame), so a check after a key sees the app settled. Keys
+ * need no settling: the prompt's one listener folds each key in order whenever it arrives
+ * (bench.write relies on that). Event-loop turns, not a clock: it waits for queued work,
+ * never for time to pass.
  */
 const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -45,6 +57,8 @@ export interface Bench {
   /** Writes text as one chunk (as a paste arrives) and waits until the prompt shows it. */
   type(text: string): Promise<void>;
   press(key: string): Promise<void>;
+  /** Writes a chunk and returns at once, as keys arrive faster than the app draws. */
+  write(chunk: string): void;
   waitFor(pred: (frame: string) => boolean, what: string): Promise<string>;
   exited: () => { force: boolean } | null;
   cleanup(): Promise<void>;
@@ -124,6 +138,7 @@ export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
       ui.stdin.write(key);
       await settle();
     },
+    write: (chunk) => ui.stdin.write(chunk),
     waitFor,
     exited: () => exit,
     async cleanup() {

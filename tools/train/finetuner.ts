@@ -14,7 +14,8 @@ export default defineTool({
     num_train_epochs: arg.number(3, 'passes over the training split', { gt: 0 }),
     batch_size: arg.integer(8, 'sequences per micro-batch', { min: 1 }),
     learning_rate: arg.number(5e-5, 'peak learning rate', { gt: 0 }),
-    max_seq_length: arg.integer(512, 'tokens per training sequence', { min: 2 }),
+    // Not the seed's 512: a fixed default fails on any model with fewer positions (the shipped one has 256).
+    max_seq_length: arg.optionalInteger("tokens per training sequence (none: the model's positions, at most 512)", { min: 2 }),
     max_steps: arg.optionalInteger('stop after this many optimizer steps (none: the epochs decide)', { min: 1 }),
     warmup_steps: arg.integer(0, 'linear warmup steps', { min: 0 }),
     lr_scheduler: arg.choice(['cosine', 'linear', 'constant'] as const, 'linear', 'decay after warmup'),
@@ -26,7 +27,7 @@ export default defineTool({
     seed: arg.seed(),
     text_column: arg.optionalString('dataset column holding the text (none: "text" or the only string column)'),
     val_fraction: arg.number(0.05, 'held-out fraction when the dataset has no validation split', { min: 0, max: 0.5 }),
-    resume: arg.boolean(false, 'continue from the checkpoint in output_model_path'),
+    resume: { ...arg.boolean(false, 'continue from the checkpoint in output_model_path'), resumes: true },
     device: deviceArg(),
   },
   async run(ctx, args) {
@@ -47,7 +48,7 @@ export default defineTool({
     const evalPart = result.evalLoss !== null ? `, eval loss ${result.evalLoss.toFixed(4)}` : '';
     return {
       metrics: { loss: result.loss, ...(result.evalLoss !== null ? { eval_loss: result.evalLoss } : {}), steps: result.steps, tokens_per_s: Math.round(result.tokensPerS) },
-      message: `trained ${result.steps} steps: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
+      message: `trained ${result.steps} step${result.steps === 1 ? '' : 's'}: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
       data: { curve: result.curve },
     };
   },
