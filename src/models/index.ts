@@ -9,21 +9,17 @@ import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
-// group A imports
 import { granite } from './granite.js';
 import { olmo2 } from './olmo2.js';
 import { qwen3 } from './qwen3.js';
 import { smollm3 } from './smollm3.js';
-// group B imports
 import { gpt_neox } from './gpt_neox.js';
 import { phi } from './phi.js';
 import { stablelm } from './stablelm.js';
 import { starcoder2 } from './starcoder2.js';
-// group C imports
 import { gemma } from './gemma.js';
 import { gemma2 } from './gemma2.js';
 import { gemma3_text } from './gemma3_text.js';
-// group D imports
 import { gpt_neo } from './gpt_neo.js';
 import { opt } from './opt.js';
 import { phi3 } from './phi3.js';
@@ -33,21 +29,17 @@ const ARCHITECTURES: readonly Architecture<any>[] = [
   llama,
   mistral,
   qwen2,
-  // group A
   qwen3,
   olmo2,
   granite,
   smollm3,
-  // group B
   gpt_neox,
   phi,
   stablelm,
   starcoder2,
-  // group C
   gemma,
   gemma2,
   gemma3_text,
-  // group D
   gpt_neo,
   opt,
   phi3,

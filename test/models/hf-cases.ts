@@ -28,7 +28,6 @@ export const HF_CASES: Record<string, HfCase> = {
       num_key_value_heads: 2, use_sliding_window: true, sliding_window: 4, max_window_layers: 1, rope_theta: 1e6,
     },
   },
-  // group A
   qwen3: {
     model_type: 'qwen3',
     config: {
@@ -55,7 +54,6 @@ export const HF_CASES: Record<string, HfCase> = {
       no_rope_layers: [1, 0, 1, 0], use_sliding_window: true, sliding_window: 5,
     },
   },
-  // group B
   gpt_neox: {
     model_type: 'gpt_neox',
     config: { ...SMALL, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, rotary_pct: 0.5, rotary_emb_base: 5000 },
@@ -94,7 +92,6 @@ export const HF_CASES: Record<string, HfCase> = {
     model_type: 'starcoder2',
     config: { ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, use_bias: false },
   },
-  // group C
   gemma: {
     model_type: 'gemma',
     config: {
@@ -119,7 +116,6 @@ export const HF_CASES: Record<string, HfCase> = {
       final_logit_softcapping: 4.5, attn_logit_softcapping: 2.5,
     },
   },
-  // group D
   gpt_neo: {
     model_type: 'gpt_neo',
     config: {

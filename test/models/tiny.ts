@@ -38,7 +38,6 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, sliding_window: 3,
     layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
-  // group A
   'qwen3 (per-head q/k norm, head_dim 12, biases, layer_types sliding 4)': {
     model_type: 'qwen3', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
     num_attention_heads: 4, num_key_value_heads: 2, head_dim: 12, max_position_embeddings: 64, attention_bias: true,
@@ -58,7 +57,6 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, pad_token_id: 0,
     no_rope_layer_interval: 2, use_sliding_window: true, sliding_window: 3,
   },
-  // group B
   'gpt_neox (parallel residual, rotary_pct ½, legacy keys)': {
     model_type: 'gpt_neox', vocab_size: 57, hidden_size: 32, intermediate_size: 72, num_hidden_layers: 2,
     num_attention_heads: 4, max_position_embeddings: 64, rotary_pct: 0.5, rotary_emb_base: 5000, hidden_act: 'gelu',
@@ -97,7 +95,6 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
     model_type: 'starcoder2', vocab_size: 51, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
     num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 64, use_bias: false, hidden_act: 'gelu',
   },
-  // group C
   'gemma (GQA, head_dim 16 ≠ hidden/heads, attention biases, untied)': {
     model_type: 'gemma', vocab_size: 57, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64, attention_bias: true, tie_word_embeddings: false,
@@ -115,7 +112,6 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
       full_attention: { rope_type: 'linear', factor: 4, rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 },
     },
   },
-  // group D
   'gpt_neo (global, local 4, local 4; unscaled attention)': {
     model_type: 'gpt_neo', vocab_size: 57, max_position_embeddings: 64, hidden_size: 32, num_layers: 3, num_heads: 4,
     attention_types: [[['global', 'local'], 1], [['local'], 1]], window_size: 4, intermediate_size: 80,
