@@ -4,7 +4,7 @@
  * the same file; readHistory turns those into records too, so `smox history` in a directory
  * it made shows them instead of failing.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendLine, HISTORY_FILE } from './journal.js';
@@ -31,7 +31,7 @@ export interface HistoryRecord {
   duration_ms: number;
   state_before: SmolboxState | null;
   state_after: SmolboxState | null;
-  /** Output argument name → sha256 hex of the output directory's content (hashDirectory). */
+  /** Output argument name → sha256 hex of the output directory's content (content-hash.ts). */
   outputs?: Record<string, string>;
   metrics?: Record<string, number>;
   /** The one-line message of a failed step. */
@@ -169,50 +169,4 @@ export function readHistory(cwd: string): HistoryRecord[] {
     }
   }
   return records;
-}
-
-const CHUNK = 1 << 20;
-
-/** Every file and directory under `dir`, as sorted '/'-separated relative paths. */
-function walk(dir: string, rel = ''): { rel: string; full: string; isDir: boolean }[] {
-  const out: { rel: string; full: string; isDir: boolean }[] = [];
-  for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
-    const r = rel ? `${rel}/${name}` : name;
-    const full = path.join(dir, r);
-    // stat, not lstat: a model directory may link to blobs in the hub cache.
-    const isDir = fs.statSync(full).isDirectory();
-    out.push({ rel: r, full, isDir });
-    if (isDir) out.push(...walk(dir, r));
-  }
-  return out;
-}
-
-/**
- * sha256 over a directory's content: every relative path (sorted, '/'-separated) with its
- * size and bytes, read in chunks so multi-gigabyte weights do not need to fit in memory.
- * Names and contents matter, times and permissions do not — two runs that write the same
- * files hash the same. A plain file hashes as a directory holding just it.
- */
-export function hashDirectory(dir: string): string {
-  const hash = createHash('sha256');
-  const entries = fs.statSync(dir).isDirectory()
-    ? walk(dir)
-    : [{ rel: path.basename(dir), full: dir, isDir: false }];
-  const buf = Buffer.allocUnsafe(CHUNK);
-  for (const e of entries) {
-    if (e.isDir) {
-      hash.update(`d ${e.rel}\0`);
-      continue;
-    }
-    const size = fs.statSync(e.full).size;
-    hash.update(`f ${e.rel}\0${size}\0`);
-    const fd = fs.openSync(e.full, 'r');
-    try {
-      let n: number;
-      while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) hash.update(buf.subarray(0, n));
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return hash.digest('hex');
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendHistory, hashDirectory, type HistoryRecord, historyPath, PYTHON_SNAPSHOT, readHistory, recordCommand } from '../../src/core/history.js';
+import { appendHistory, type HistoryRecord, historyPath, PYTHON_SNAPSHOT, readHistory, recordCommand } from '../../src/core/history.js';
 import { readState } from '../../src/core/state.js';
 
 let cwd: string;
@@ -48,50 +48,5 @@ describe('appendHistory / readHistory', () => {
     expect(r).toMatchObject({ kind: 'command', name: 'set', status: 'ok', state_before: { model_path: null }, state_after: { model_path: 'gpt2' } });
     expect(readState(cwd)?.model_path).toBe('gpt2');
     expect(readHistory(cwd)).toEqual([r]);
-  });
-});
-
-describe('hashDirectory', () => {
-  const make = (files: Record<string, string>) => {
-    const dir = fs.mkdtempSync(path.join(cwd, 'd-'));
-    for (const [rel, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-      fs.writeFileSync(path.join(dir, rel), text);
-    }
-    return dir;
-  };
-
-  it('depends on names and contents only, not on times or creation order', () => {
-    const a = make({ 'config.json': '{}', 'sub/w.bin': 'abc' });
-    const b = make({ 'sub/w.bin': 'abc', 'config.json': '{}' });
-    fs.utimesSync(path.join(b, 'config.json'), 1, 1);
-    expect(hashDirectory(a)).toMatch(/^[0-9a-f]{64}$/);
-    expect(hashDirectory(a)).toBe(hashDirectory(b));
-  });
-
-  it('changes with a byte, a name, or a moved file', () => {
-    const base = hashDirectory(make({ 'a.txt': 'abc', 'b.txt': 'x' }));
-    expect(hashDirectory(make({ 'a.txt': 'abd', 'b.txt': 'x' }))).not.toBe(base);
-    expect(hashDirectory(make({ 'c.txt': 'abc', 'b.txt': 'x' }))).not.toBe(base);
-    expect(hashDirectory(make({ 'sub/a.txt': 'abc', 'b.txt': 'x' }))).not.toBe(base);
-    // Content that shifts between files does not collide: sizes are hashed too.
-    expect(hashDirectory(make({ 'a.txt': 'ab', 'b.txt': 'cx' }))).not.toBe(hashDirectory(make({ 'a.txt': 'abc', 'b.txt': 'x' })));
-  });
-
-  it('reads files bigger than its chunk', () => {
-    const big = Buffer.alloc((1 << 20) * 2 + 5, 7);
-    const a = make({});
-    fs.writeFileSync(path.join(a, 'w.bin'), big);
-    const b = make({});
-    big[big.length - 1] = 8;
-    fs.writeFileSync(path.join(b, 'w.bin'), big);
-    expect(hashDirectory(a)).not.toBe(hashDirectory(b));
-  });
-
-  it('counts empty directories', () => {
-    const a = make({ 'x.txt': '1' });
-    const b = make({ 'x.txt': '1' });
-    fs.mkdirSync(path.join(b, 'empty'));
-    expect(hashDirectory(a)).not.toBe(hashDirectory(b));
   });
 });
