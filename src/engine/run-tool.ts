@@ -1,7 +1,8 @@
 /**
  * Runs one tool step, the same way for the one-shot CLI and the workbench's worker:
  *
- *   prepare: load the tool → parse argv → read the state → resolve <AUTO> paths → draw seeds
+ *   prepare: load the tool → parse argv → read the state → a resumed run's recorded arguments
+ *            (resume-args.ts) → resolve <AUTO> paths → draw seeds
  *            → make the output directories. Any failure here is a usage error: nothing ran,
  *            the state is untouched and no history line is written.
  *   run:     the tool's run() with a ToolContext, events going to the sink.
@@ -22,6 +23,7 @@ import { resolvePathArgs } from '../core/resolve.js';
 import { nextState, readState, type SmolboxState } from '../core/state.js';
 import { type ToolContext, UserError } from '../core/tool.js';
 import { checkReplaceable } from '../models/owned-dir.js';
+import { withResumedArgs } from './resume-args.js';
 
 export interface RunToolOptions {
   /** The directory holding (or to hold) `.smolbox/`. */
@@ -91,7 +93,8 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
     if (key in tool.def.args && !parsed.given.includes(key) && typeof preferred === 'number') parsed.values[key] = preferred;
   }
   const state = readState(opts.cwd) ?? blankState();
-  const { values, stateChanges } = resolvePathArgs(tool.def.args, parsed.values, state, opts.cwd);
+  const wanted = withResumedArgs(tool.name, tool.def.args, parsed.values, parsed.given, state, opts.cwd);
+  const { values, stateChanges } = resolvePathArgs(tool.def.args, wanted, state, opts.cwd);
   for (const [argName, spec] of Object.entries(tool.def.args)) {
     // Drawn here, not in the tool, so the history records the seed that made the output.
     if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);

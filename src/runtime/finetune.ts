@@ -198,9 +198,10 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     if (signal.aborted) {
       if (step > start) save(step, false, { loss: lossNow });
       const rel = path.relative(job.cwd, job.outDir) || '.';
-      // Every setting as this run resolved it (a drawn seed, state-given paths): a resume must
-      // match them, and the state or the defaults may differ by the time it runs.
-      const again = formatArgs({ ...job.args, resume: true, output_model_path: rel });
+      // The checkpoint's smolbox.json holds every setting as this run resolved it (a drawn seed,
+      // state-given paths); --resume reads them back, so the state or the defaults of another day
+      // do not matter (src/engine/resume-args.ts).
+      const again = formatArgs({ resume: true, output_model_path: rel });
       emit.log(
         step > start ? `stopped at step ${step}/${totalSteps}; checkpoint in ${rel}; continue with: smox train/finetuner ${again}` : 'stopped before the first step; nothing saved',
         'warn',

@@ -77,11 +77,18 @@ describe('train/finetuner', () => {
     const hint = events.flatMap((e) => (e.type === 'log' ? [e.message] : [])).find((m) => m.includes('continue with: '));
     const [program, tool, ...again] = splitCommandLine(hint!.split('continue with: ')[1]);
     expect([program, tool]).toEqual(['smox', 'train/finetuner']);
-    expect(again).toEqual(expect.arrayContaining(['--resume', '--output_model_path', 'cut', '--seed', '3']));
+    expect(again).toEqual(['--resume', '--output_model_path', 'cut']);
+    // The state names another model (the whole run's) and no dataset (both were flags): the
+    // checkpoint tells them.
+    expect(readState(cwd)).toMatchObject({ model_path: 'whole', dataset_path: null });
+    // A flag given with --resume wins over the recorded one: a batch size that does not match is refused.
+    const changed = await run(cwd, engine, [tool, ...again, '--batch-size', '2']);
+    expect(changed.error).toBe('--resume: batch_size was 4 in the interrupted run, now 2; resume with the same settings');
 
     // The printed line, as given, with the state and the seed's defaults of another day.
     const resumed = await run(cwd, engine, [tool, ...again]);
     expect(resumed.ok, resumed.error).toBe(true);
+    expect(readHistory(cwd).at(-1)).toMatchObject({ status: 'ok', args: { model_path: 'tiny', dataset_path: 'train.txt', seed: 3, max_steps: 6, resume: true } });
     const a = readCheckpoint(path.join(cwd, 'whole')).weights;
     const b = readCheckpoint(path.join(cwd, 'cut')).weights;
     for (const [k, t] of a) {

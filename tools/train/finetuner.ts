@@ -33,10 +33,13 @@ export default defineTool({
   async run(ctx, args) {
     requireCpu(args.device);
     const { finetune } = await import('../../src/runtime/finetune.js');
+    // smolbox.json says how the model was made: a resumed run makes what a whole run makes, so
+    // `resume` is not part of it (and the two hash the same in the history).
+    const { resume: _resume, ...made } = args;
     const result = await finetune(
       {
         cwd: ctx.cwd, engine: await engineOf(ctx), signal: ctx.signal, emit: ctx.emit,
-        model: args.model_path, dataset: args.dataset_path, outDir: path.resolve(ctx.cwd, args.output_model_path), args: { ...args },
+        model: args.model_path, dataset: args.dataset_path, outDir: path.resolve(ctx.cwd, args.output_model_path), args: made,
       },
       {
         epochs: args.num_train_epochs, batchSize: args.batch_size, learningRate: args.learning_rate, maxSeqLength: args.max_seq_length,
