@@ -17,6 +17,7 @@ import type { QuantizedMatrix } from '../transforms/blocks.js';
 import { floatConfig } from '../transforms/output.js';
 import { quantizedMatrices } from '../transforms/quantize.js';
 import { exportGguf } from './gguf.js';
+import { modelName } from './model-name.js';
 import { writeOnnxModel } from './onnx.js';
 import { writeStateDict } from './pt.js';
 
@@ -80,7 +81,7 @@ export function exportModel(model: LoadedModel, format: ExportFormat, target: st
     const file = target.endsWith('.gguf') ? target : `${target}.gguf`;
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`--export_model_path ${file} is a directory; give a file path ending in .gguf`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    exportGguf(file, { dir: model.dir, arch: model.arch, cfg: model.cfg, weights: model.weights, quantized, half, name: path.basename(model.dir) }, params);
+    exportGguf(file, { dir: model.dir, arch: model.arch, cfg: model.cfg, weights: model.weights, quantized, half, name: modelName(model) }, params);
     return { path: file, files: [path.basename(file)], bytes: sizeOf(file), quantized: quantized.size > 0 };
   }
   if (format === 'pt' && /\.(pt|pth|bin)$/.test(target)) {
