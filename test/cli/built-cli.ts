@@ -7,24 +7,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { needsBuild } from '../../scripts/build-freshness.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 export function ensureBuilt(): void {
-  const sources = Math.max(...['src', 'tools', 'commands', 'bench'].map((d) => newestMtime(path.join(repoRoot, d))));
-  const built = fs.existsSync(cliPath) ? fs.statSync(cliPath).mtimeMs : 0;
-  if (built < sources) spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+  if (needsBuild(repoRoot)) spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
   if (!fs.existsSync(cliPath)) throw new Error(`npm run build did not produce ${cliPath}`);
   // post-build sets the bit, but does not run when tsc reported errors.
   fs.chmodSync(cliPath, 0o755);
