@@ -23,6 +23,7 @@ import { resolvePathArgs } from '../core/resolve.js';
 import { nextState, readState, type SmolboxState } from '../core/state.js';
 import { type ToolContext, UserError } from '../core/tool.js';
 import { checkReplaceable } from '../models/owned-dir.js';
+import { type PendingStep, removeEmptyDirs } from './abandoned-step.js';
 import { withResumedArgs } from './resume-args.js';
 
 export interface RunToolOptions {
@@ -40,6 +41,10 @@ export interface RunToolOptions {
   config?: Readonly<Record<string, unknown>>;
   /** Environment for finding user tools (SMOLBOX_TOOLS_PATH); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** Told when the tool starts, with what recording it needs should its engine be killed (abandoned-step.ts). */
+  onStart?: (pending: PendingStep) => void;
+  /** Told of the history record the step wrote (the workbench shows its duration). */
+  onRecorded?: (record: HistoryRecord) => void;
 }
 
 export interface RunToolOutcome {
@@ -112,14 +117,6 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
   return { tool, action: parsed.action, values, state, stateChanges, created };
 }
 
-function isEmptyDir(dir: string): boolean {
-  try {
-    return fs.readdirSync(dir).length === 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A UserError's message is shown as is; any other error is prefixed with the tool's name.
  * User tools cannot import our UserError class, so an Error named "UserError" counts too.
@@ -161,6 +158,8 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
   };
   const warn = (message: string) => ctx.emit.log(message, 'warn');
   const base = { time: new Date(started).toISOString(), kind: 'tool' as const, name: tool.name, ...(action !== 'run' ? { action } : {}), args: values };
+  const cancelledRecord: HistoryRecord = { ...base, status: 'cancelled', duration_ms: 0, state_before: state, state_after: state, error: `${tool.name}: cancelled` };
+  opts.onStart?.({ cwd: opts.cwd, record: cancelledRecord, created: prep.created });
 
   try {
     if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
@@ -172,29 +171,24 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
       if (fs.existsSync(dir)) outputs[argName] = hashDirectory(dir);
     }
     // Record and state change as one commit (history first: see core/journal.ts).
-    await commitStep(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }), () => ({
+    const record = await commitStep(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }), () => ({
       ...base,
       status: 'ok',
       duration_ms: Date.now() - started,
       ...(Object.keys(outputs).length ? { outputs } : {}),
       ...(result.metrics ? { metrics: result.metrics } : {}),
     }), warn);
+    opts.onRecorded?.(record);
     opts.sink({ type: 'result', result });
     return { ok: true, result };
   } catch (err) {
     const cancelled = signal.aborted;
     const { message, detail } = cancelled ? { message: `${tool.name}: cancelled`, detail: undefined } : describeFailure(err, tool.name);
-    for (const dir of prep.created) if (isEmptyDir(dir)) fs.rmSync(dir, { recursive: true, force: true });
-    const record: HistoryRecord = {
-      ...base,
-      status: cancelled ? 'cancelled' : 'error',
-      duration_ms: Date.now() - started,
-      state_before: state,
-      state_after: state,
-      error: message,
-    };
+    removeEmptyDirs(prep.created);
+    const record: HistoryRecord = { ...cancelledRecord, status: cancelled ? 'cancelled' : 'error', duration_ms: Date.now() - started, error: message };
     try {
       await appendHistory(opts.cwd, record, warn);
+      opts.onRecorded?.(record);
     } catch {
       // The tool's own error is the one worth showing; a history that cannot be written
       // (a read-only directory) must not replace it.

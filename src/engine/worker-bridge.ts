@@ -3,10 +3,12 @@
  * events back; `cancel()` aborts it (the worker aborts runTool's signal); `close()` releases
  * the models and ends the thread. The workbench uses `createWorkerBridge`; tests can use
  * in-process-bridge.ts, the same client over a MessageChannel on the calling thread. This
- * module imports no engine code, so the UI thread loads none.
+ * module imports no engine code, so the UI thread loads none — only abandoned-step.ts, which
+ * records a step whose engine was killed or died under it.
  */
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
+import { type PendingStep, recordAbandoned } from './abandoned-step.js';
 import type { EngineInfo, HostReply, HostRequest, StepOutcome, WorkbenchEvent } from './worker-protocol.js';
 
 export type { EngineInfo, ModelSummary, StepOutcome, WorkbenchEvent } from './worker-protocol.js';
@@ -22,10 +24,13 @@ export interface EngineBridge {
   /** The engine's info once it has started (builtins, threads). */
   ready(): Promise<EngineInfo>;
   /** Runs one workbench line (split into words) in `cwd`; events go to `sink` as they come. */
-  step(words: string[], cwd: string, sink: (e: WorkbenchEvent) => void): Promise<StepResult>;
+  step(words: string[], cwd: string, sink: (e: WorkbenchEvent) => void, opts?: { columns?: number }): Promise<StepResult>;
   /** Asks the running step to stop at its next clean point; nothing when idle. */
   cancel(): void;
-  /** Ends the engine: politely (models released) or, with `force`, at once. */
+  /**
+   * Ends the engine: politely (a running step cancelled and recorded, models released) or, with
+   * `force`, at once (a running step is recorded as cancelled from here).
+   */
   close(opts?: { force?: boolean }): Promise<void>;
 }
 
@@ -40,6 +45,8 @@ interface Pending {
   id: number;
   sink: (e: WorkbenchEvent) => void;
   resolve: (r: StepResult) => void;
+  /** Set once the host says a tool began: what to record if the host is gone before it ends. */
+  started?: PendingStep;
 }
 
 const NO_INFO: EngineInfo = { threads: 0, model: null, paramNames: [], builtins: { models: [], datasets: [] } };
@@ -72,6 +79,9 @@ export class Bridge implements EngineBridge {
         this.info = r.info;
         for (const w of this.readyWaiters.splice(0)) w(r.info);
         return;
+      case 'started':
+        if (this.current?.id === r.id) this.current.started = r.pending;
+        return;
       case 'event':
         if (this.current?.id === r.id) this.current.sink(r.event);
         return;
@@ -98,6 +108,7 @@ export class Bridge implements EngineBridge {
     if (!pending) return;
     this.current = null;
     const error = `the engine stopped (${why}); the next step starts a fresh one`;
+    if (pending.started) void recordAbandoned(pending.started, { status: 'error', error });
     pending.sink({ type: 'error', message: error });
     pending.resolve({ outcome: { ok: false, failure: 'run', error }, info: this.info ?? NO_INFO });
   }
@@ -113,13 +124,13 @@ export class Bridge implements EngineBridge {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  step(words: string[], cwd: string, sink: (e: WorkbenchEvent) => void): Promise<StepResult> {
+  step(words: string[], cwd: string, sink: (e: WorkbenchEvent) => void, opts: { columns?: number } = {}): Promise<StepResult> {
     if (this.current) return Promise.reject(new Error('a step is already running'));
     const conn = this.connection();
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.current = { id, sink, resolve };
-      conn.send({ type: 'step', id, words, cwd });
+      conn.send({ type: 'step', id, words, cwd, ...(opts.columns ? { columns: opts.columns } : {}) });
     });
   }
 
@@ -140,6 +151,13 @@ export class Bridge implements EngineBridge {
     }
     this.conn = null;
     await conn.kill();
+    // A step still running was cut off with the engine: it is recorded as cancelled from here.
+    const cut = this.current;
+    this.current = null;
+    if (!cut) return;
+    const error = cut.started?.record.error ?? 'cancelled';
+    if (cut.started) await recordAbandoned(cut.started, { status: 'cancelled', error });
+    cut.resolve({ outcome: { ok: false, failure: 'cancelled', error }, info: this.info ?? NO_INFO });
   }
 }
 

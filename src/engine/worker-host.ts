@@ -11,6 +11,7 @@ import { mainHelp } from '../core/help.js';
 import { commandNames, listCommands, loadAllTools, loadCommand } from '../core/registry.js';
 import { UserError } from '../core/tool.js';
 import { listBuiltins } from '../models/source.js';
+import type { PendingStep } from './abandoned-step.js';
 import { runTool } from './run-tool.js';
 import type { EngineInfo, ModelSummary, StepOutcome, WorkbenchEvent } from './worker-protocol.js';
 
@@ -20,6 +21,14 @@ export interface EngineLike {
   summary(): ModelSummary | null;
   parameterNames(): string[];
   release(): Promise<void>;
+}
+
+/** What a step may get besides its words. */
+export interface StepOptions {
+  /** The terminal's width, for tables (`history`). */
+  columns?: number;
+  /** Told when a tool starts (runTool's onStart). */
+  onStart?: (pending: PendingStep) => void;
 }
 
 export interface StepHostOptions {
@@ -69,20 +78,25 @@ export class StepHost {
   }
 
   /** Runs one line's words; every failure arrives as an `error` event and a failed outcome. */
-  async step(words: readonly string[], cwd: string, sink: (e: WorkbenchEvent) => void, signal: AbortSignal): Promise<StepOutcome> {
+  async step(words: readonly string[], cwd: string, sink: (e: WorkbenchEvent) => void, signal: AbortSignal, opts: StepOptions = {}): Promise<StepOutcome> {
     const [name, ...argv] = words.filter((w) => !IGNORED_GLOBAL_FLAGS.includes(w));
     if (name === undefined) return { ok: true };
     try {
       if (name === 'help' || name === '--help' || name === '-h') {
         if (argv.length === 0) return await this.mainHelp(sink);
-        return await this.step([argv[0], '--help'], cwd, sink, signal);
+        return await this.step([argv[0], '--help'], cwd, sink, signal, opts);
       }
-      if (commandNames().includes(name)) return await this.command(name, argv, cwd, sink);
+      if (commandNames().includes(name)) return await this.command(name, argv, cwd, sink, opts.columns);
     } catch (err) {
       return fail(err, sink);
     }
-    const outcome = await runTool(name, argv, { cwd, sink, signal, engine: this.engine, config: readConfig(this.env), env: this.env });
-    return { ok: outcome.ok, failure: outcome.failure, error: outcome.error };
+    let durationMs: number | undefined;
+    const outcome = await runTool(name, argv, {
+      cwd, sink, signal, engine: this.engine, config: readConfig(this.env), env: this.env,
+      onStart: opts.onStart,
+      onRecorded: (record) => (durationMs = record.duration_ms),
+    });
+    return { ok: outcome.ok, failure: outcome.failure, error: outcome.error, ...(durationMs !== undefined ? { durationMs } : {}) };
   }
 
   private async mainHelp(sink: (e: WorkbenchEvent) => void): Promise<StepOutcome> {
@@ -97,14 +111,14 @@ export class StepHost {
     return { ok: true };
   }
 
-  private async command(name: string, argv: string[], cwd: string, sink: (e: WorkbenchEvent) => void): Promise<StepOutcome> {
+  private async command(name: string, argv: string[], cwd: string, sink: (e: WorkbenchEvent) => void, columns?: number): Promise<StepOutcome> {
     const def = await loadCommand(name);
     if (!def) throw new UserError(`unknown command "${name}"`);
     if (argv.includes('--help') || argv.includes('-h')) {
       for (const line of [`usage: ${def.usage}`, '', def.summary]) sink({ type: 'output', line });
       return { ok: true };
     }
-    const code = await def.run({ cwd, argv, json: false, out: (line) => line.split('\n').forEach((l) => sink({ type: 'output', line: l })) });
+    const code = await def.run({ cwd, argv, json: false, columns, out: (line) => line.split('\n').forEach((l) => sink({ type: 'output', line: l })) });
     return code === 0 ? { ok: true } : { ok: false, failure: 'run', error: `${name} exited with ${code}` };
   }
 

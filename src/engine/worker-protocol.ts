@@ -4,6 +4,7 @@
  * knows of the engine: src/tui/ imports these types, never models/, graph/ or runtime/.
  */
 import type { ToolEvent } from '../core/events.js';
+import type { PendingStep } from './abandoned-step.js';
 import type { ModelSummary } from './engine.js';
 
 /** What the state panel shows about the model in memory (the Engine's `summary()`). */
@@ -34,12 +35,14 @@ export interface StepOutcome {
   failure?: 'usage' | 'run' | 'cancelled';
   /** The one-line message shown for a failure. */
   error?: string;
+  /** How long the step took, as its history record says (absent when it wrote none). */
+  durationMs?: number;
 }
 
 /** UI → worker. */
 export type HostRequest =
-  /** Run one workbench line, already split into words, in `cwd`. */
-  | { type: 'step'; id: number; words: string[]; cwd: string }
+  /** Run one workbench line, already split into words, in `cwd`; tables fit `columns`. */
+  | { type: 'step'; id: number; words: string[]; cwd: string; columns?: number }
   /** Abort the step with this id (Ctrl-C). */
   | { type: 'cancel'; id: number }
   /** Release the models and let the thread end. */
@@ -48,6 +51,8 @@ export type HostRequest =
 /** Worker → UI. */
 export type HostReply =
   | { type: 'ready'; info: EngineInfo }
+  /** A tool step began: what to record should the engine be gone before it ends. */
+  | { type: 'started'; id: number; pending: PendingStep }
   | { type: 'event'; id: number; event: WorkbenchEvent }
   | { type: 'done'; id: number; outcome: StepOutcome; info: EngineInfo }
   | { type: 'closed' };

@@ -5,6 +5,7 @@
  * reaches this thread between two ORT runs, where the tool checks its AbortSignal.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
+import type { PendingStep } from './abandoned-step.js';
 import type { HostReply, HostRequest, WorkbenchEvent } from './worker-protocol.js';
 import { StepHost } from './worker-host.js';
 
@@ -20,16 +21,16 @@ export interface PortLike {
  * keep events and cancels tied to their step regardless.
  */
 export function serveHost(port: PortLike, host: StepHost): void {
-  const running = new Map<number, AbortController>();
+  const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   port.postMessage({ type: 'ready', info: host.info() });
   port.on('message', (req) => {
     switch (req.type) {
       case 'step': {
         const controller = new AbortController();
-        running.set(req.id, controller);
         const sink = (event: WorkbenchEvent) => port.postMessage({ type: 'event', id: req.id, event });
-        void host
-          .step(req.words, req.cwd, sink, controller.signal)
+        const onStart = (pending: PendingStep) => port.postMessage({ type: 'started', id: req.id, pending });
+        const done = host
+          .step(req.words, req.cwd, sink, controller.signal, { columns: req.columns, onStart })
           .catch((err: unknown) => {
             // runTool reports its own failures; this is a bug in the host, still one line.
             const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -40,18 +41,23 @@ export function serveHost(port: PortLike, host: StepHost): void {
             running.delete(req.id);
             port.postMessage({ type: 'done', id: req.id, outcome, info: host.info() });
           });
+        running.set(req.id, { controller, done });
         return;
       }
       case 'cancel':
-        running.get(req.id)?.abort();
+        running.get(req.id)?.controller.abort();
         return;
-      case 'close':
-        for (const c of running.values()) c.abort();
-        void host.release().finally(() => {
+      case 'close': {
+        // A step cancelled here still records itself (and removes its empty output directory)
+        // before the models go.
+        const steps = [...running.values()];
+        for (const s of steps) s.controller.abort();
+        void Promise.allSettled(steps.map((s) => s.done)).then(() => host.release()).finally(() => {
           port.postMessage({ type: 'closed' });
           port.close?.();
         });
         return;
+      }
     }
   });
 }

@@ -183,7 +183,8 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
           redraw.current = null;
           setLiveState(liveRef.current);
         }, FRAME_MS);
-      })
+        // The worker cannot know the terminal: tables (`history`) are cut to the workbench's width.
+      }, { columns: width })
       .then(({ outcome, info: after }) => {
         setInfo(after);
         finish(finishStep(liveRef.current ?? step, outcome, now()));

@@ -95,9 +95,13 @@ export function applyEvent(step: Step, e: WorkbenchEvent, now: number): Step {
   }
 }
 
-/** The step once the engine says it is over. */
+/**
+ * The step once the engine says it is over. Its duration is the one its history record holds
+ * when it wrote one, so the scrollback and the history panel say the same; the UI's own clock
+ * (which also counts the trip to the engine) only for steps that recorded none.
+ */
 export function finishStep(step: Step, outcome: StepOutcome, now: number): Step {
   const status = outcome.ok ? 'ok' : outcome.failure === 'cancelled' ? 'cancelled' : 'error';
   const error = outcome.ok ? undefined : (step.error ?? (outcome.error && asWorkbenchText(outcome.error)));
-  return { ...step, status, durationMs: now - step.startedAt, error, cancelling: false };
+  return { ...step, status, durationMs: outcome.durationMs ?? now - step.startedAt, error, cancelling: false };
 }

@@ -42,13 +42,15 @@ function contract(make: () => EngineBridge) {
       const info = await bridge.ready();
       expect(info.threads).toBeGreaterThan(0);
       const { outcome, events } = await collect(bridge, ['demo/speak', '--model_path', 'base', '--words', '2']);
-      expect(outcome).toEqual({ ok: true });
+      expect(outcome).toEqual({ ok: true, durationMs: expect.any(Number) });
       expect(events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text).join('')).toBe('hello hello ');
       expect(events.filter((e) => e.type === 'progress')).toHaveLength(2);
       expect(events.at(-1)).toMatchObject({ type: 'result', result: { message: 'spoke 2 words' } });
       const history = readHistory(cwd);
       expect(history).toHaveLength(1);
       expect(history[0]).toMatchObject({ name: 'demo/speak', status: 'ok', args: { words: 2 } });
+      // The duration the workbench shows is the one recorded.
+      expect(outcome.durationMs).toBe(history[0].duration_ms);
       expect(readState(cwd)?.model_path).toMatch(/^\.smolbox\//);
     } finally {
       await bridge.close();
@@ -84,8 +86,53 @@ function contract(make: () => EngineBridge) {
       const { outcome } = await running;
       expect(outcome).toMatchObject({ ok: false, failure: 'cancelled', error: 'demo/wait: cancelled' });
       expect(readHistory(cwd)[0]).toMatchObject({ name: 'demo/wait', status: 'cancelled' });
+      expect(outcome.durationMs).toBe(readHistory(cwd)[0].duration_ms);
       // The engine is free again.
       expect((await collect(bridge, ['demo/fail'])).outcome).toMatchObject({ ok: false, failure: 'run', error: 'demo/fail: the flux capacitor is empty; fill it first' });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('quitting at once mid-step records the step as cancelled and removes its empty output directory', async () => {
+    const bridge = make();
+    let closing: Promise<void> | undefined;
+    const { outcome } = await bridge.step(['demo/hang'], cwd, (e) => {
+      if (e.type === 'token') closing ??= bridge.close({ force: true });
+    });
+    await closing;
+    expect(outcome).toMatchObject({ ok: false, failure: 'cancelled', error: 'demo/hang: cancelled' });
+    const history = readHistory(cwd);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ name: 'demo/hang', status: 'cancelled', error: 'demo/hang: cancelled' });
+    expect(history[0].args.output_model_path).toMatch(/^\.smolbox[/\\]/);
+    expect(fs.existsSync(path.join(cwd, history[0].args.output_model_path as string))).toBe(false);
+    expect(readState(cwd)?.model_path ?? null).toBe(null);
+  });
+
+  it('closing politely mid-step lets the step record itself, once', async () => {
+    const bridge = make();
+    let closing: Promise<void> | undefined;
+    await bridge.step(['demo/wait'], cwd, (e) => {
+      if (e.type === 'token') closing ??= bridge.close();
+    });
+    await closing;
+    expect(readHistory(cwd).map((r) => [r.name, r.status])).toEqual([['demo/wait', 'cancelled']]);
+  });
+
+  it('cuts history to the columns the workbench gives', async () => {
+    const bridge = make();
+    try {
+      await collect(bridge, ['set', 'dataset_path', `corpora/${'shakespeare-'.repeat(8)}.txt`]);
+      const lines = async (opts: { columns?: number }) => {
+        const out: string[] = [];
+        await bridge.step(['history'], cwd, (e) => e.type === 'output' && out.push(e.line), opts);
+        return out;
+      };
+      const narrow = await lines({ columns: 60 });
+      expect(narrow.length).toBeGreaterThan(1);
+      for (const l of narrow) expect([...l].length, l).toBeLessThanOrEqual(60);
+      expect(Math.max(...(await lines({})).map((l) => [...l].length))).toBeGreaterThan(60);
     } finally {
       await bridge.close();
     }
@@ -121,9 +168,9 @@ describe('worker bridge (built)', () => {
     try {
       writeTinyModel(path.join(cwd, 'tiny'));
       const imported = await collect(bridge, ['io/importer', '--model_path', 'tiny']);
-      expect(imported.outcome).toEqual({ ok: true });
+      expect(imported.outcome).toMatchObject({ ok: true });
       const sampled = await collect(bridge, ['infer/sampler', '--prompt', 'ab', '--max_new_tokens', '6', '--seed', '1']);
-      expect(sampled.outcome).toEqual({ ok: true });
+      expect(sampled.outcome).toMatchObject({ ok: true });
       expect(sampled.events.filter((e) => e.type === 'token').length).toBeGreaterThan(1);
       expect(sampled.info.model).toMatchObject({ modelType: 'gpt2', dtype: 'float32' });
       expect(sampled.info.model?.parameters).toBeGreaterThan(0);

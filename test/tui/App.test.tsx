@@ -42,6 +42,17 @@ describe('running steps', () => {
       expect(readHistory(wb.cwd).map((r) => r.name)).toEqual(['demo/speak']);
     }));
 
+  it('shows a tool step’s duration as recorded, the number the history panel shows', () =>
+    withWorkbench(
+      async (wb) => {
+        await run(wb, 'demo/speak --model_path base --words 2');
+        const recorded = readHistory(wb.cwd)[0].duration_ms;
+        expect(wb.finished.at(-1)!.durationMs).toBe(recorded);
+      },
+      // A clock a second apart per reading: the UI's own measure would be seconds.
+      { now: ((t = 0) => () => (t += 1000))() },
+    ));
+
   it('draws the loss chart from metric events', () =>
     withWorkbench(async (wb) => {
       const f = await run(wb, 'demo/speak --model_path base --words 8');
@@ -176,7 +187,7 @@ describe('completion', () => {
       await wb.type('dem');
       await wb.press(KEYS.tab);
       await wb.waitFor(() => wb.promptText() === 'demo/', 'the common prefix');
-      expect(wb.frame()).toMatch(/demo\/fail +demo\/gate +demo\/print +demo\/speak +demo\/wait/);
+      expect(wb.frame()).toMatch(/demo\/fail +demo\/gate +demo\/hang +demo\/print +demo\/speak +demo\/wait/);
       await wb.type('sp');
       await wb.press(KEYS.tab);
       await wb.waitFor(() => wb.promptText() === 'demo/speak', 'the whole name');
@@ -238,6 +249,11 @@ describe('narrow terminals', () => {
         const f = wb.frame();
         for (const line of f.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(60);
         expect(f).toMatch(/dataset_path +\/a\/very.*….*corpus\.txt/);
+        // `history` runs in the worker, which learns the width from the workbench.
+        await run(wb, 'history');
+        const table = wb.finished.at(-1)!.blocks.flatMap((b) => b.text.split('\n'));
+        expect(table.length).toBeGreaterThan(2);
+        for (const line of table) expect([...line].length, line).toBeLessThanOrEqual(60);
       },
       { columns: 60 },
     ));

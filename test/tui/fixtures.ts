@@ -2,7 +2,8 @@
  * User tools (SMOLBOX_TOOLS_PATH) that stand in for the model engine in workbench tests:
  * demo/speak streams tokens, progress and a falling loss, then writes its output model
  * directory (so the state advances); demo/wait streams a token and waits to be cancelled;
- * demo/gate waits until the test calls openGate(); demo/fail fails with a one-line message;
+ * demo/gate waits until the test calls openGate(); demo/hang streams a token and never ends,
+ * cancelled or not (a step cut off with its engine); demo/fail fails with a one-line message;
  * demo/print writes to stdout behind the events; demo/crash ends the engine's thread.
  */
 import fs from 'node:fs';
@@ -68,6 +69,18 @@ export function openGate(): boolean {
   return open !== undefined;
 }
 
+const HANG = `export default {
+  summary: 'never end',
+  args: {
+    output_model_path: { kind: 'string', default: '<AUTO>', help: 'out', resolves: { key: 'output_model_path', direction: 'out' } },
+  },
+  async run(ctx) {
+    ctx.emit.token('hanging');
+    await new Promise(() => {});
+  },
+};
+`;
+
 const FAIL = `export default {
   summary: 'fail with a message',
   args: {},
@@ -106,6 +119,7 @@ export function makeDemoTools(): string {
   fs.writeFileSync(path.join(dir, 'demo', 'speak.mjs'), SPEAK);
   fs.writeFileSync(path.join(dir, 'demo', 'wait.mjs'), WAIT);
   fs.writeFileSync(path.join(dir, 'demo', 'gate.mjs'), GATE);
+  fs.writeFileSync(path.join(dir, 'demo', 'hang.mjs'), HANG);
   fs.writeFileSync(path.join(dir, 'demo', 'fail.mjs'), FAIL);
   fs.writeFileSync(path.join(dir, 'demo', 'print.mjs'), PRINT);
   fs.writeFileSync(path.join(dir, 'demo', 'crash.mjs'), CRASH);

@@ -72,6 +72,8 @@ export interface BenchOptions {
   historyFile?: string;
   /** As `smox --debug` opens it. */
   debug?: boolean;
+  /** The app's clock. */
+  now?: () => number;
 }
 
 export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
@@ -94,6 +96,7 @@ export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
         onExit={(o) => (exit = o)}
         onStepFinished={(s) => finished.push(s)}
         debug={opts.debug}
+        now={opts.now}
       />
     </ThemeProvider>,
   );

@@ -52,4 +52,9 @@ describe('step reducer', () => {
     expect(finishStep(startStep(2, 'y', 0), { ok: false, failure: 'cancelled' }, 10).status).toBe('cancelled');
     expect(finishStep(startStep(3, 'z', 0), { ok: true }, 10)).toMatchObject({ status: 'ok', error: undefined });
   });
+
+  it('takes the duration the step recorded over its own clock', () => {
+    expect(finishStep(startStep(4, 'w', 0), { ok: true, durationMs: 7 }, 5000).durationMs).toBe(7);
+    expect(finishStep(startStep(5, 'v', 0), { ok: false, failure: 'cancelled', durationMs: 9 }, 5000).durationMs).toBe(9);
+  });
 });
