@@ -6,7 +6,8 @@ export default defineTool({
   summary: 'Fine-tune the model on the dataset (AdamW, warmup + decay, checkpoints, resume)',
   description:
     'Packs the dataset into blocks of max_seq_length tokens and trains every parameter.\n' +
-    'Ctrl-C stops cleanly at a loadable checkpoint; --resume continues from it.',
+    'Ctrl-C stops cleanly at a loadable checkpoint; --resume --output_model_path <it> continues\n' +
+    'from it with the settings the interrupted run recorded there.',
   args: {
     model_path: arg.modelIn(),
     dataset_path: arg.datasetIn(),
