@@ -123,6 +123,23 @@ export interface ReshapeSpec {
    * the width or head count changes, one that equalled the old head_dim follows the new one.
    */
   headDimKeys?: readonly string[];
+  /**
+   * Fits what the config keeps per layer or per rotary frequency (gpt_neo's attention_types,
+   * layer_types, smollm3's no_rope_layers, longrope factors) and sizes tied to the width (opt's
+   * word_embed_proj_dim) to the new sizes, already written into `out`. `from` is the config
+   * being reshaped (of another family when switching model_type). A list the config class
+   * derives from other keys is derived again for the new depth; a list of the user's own
+   * continues its pattern (see layer-types.ts).
+   */
+  resized?(out: Record<string, unknown>, from: DecoderConfig, to: ReshapedSizes): void;
+}
+
+/** The sizes a reshaped config has, whatever its family's key names. */
+export interface ReshapedSizes {
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  numKvHeads: number;
 }
 
 /** How llama.cpp names this family in GGUF (as its convert_hf_to_gguf.py writes it). */

@@ -26,7 +26,7 @@ import {
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16.js';
-import { LLAMA_DEFAULTS, slidingWindows } from './llama.js';
+import { layerWindows, resizeLayerList } from './layer-types.js';
 import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
@@ -141,16 +141,15 @@ export function readGemmaBase(raw: Record<string, unknown>, d: GemmaDefaults) {
   };
 }
 
-/**
- * Each layer's window from layer_types, or, where the config has none, as Gemma2Config /
- * Gemma3TextConfig derive them: every `pattern`-th layer full, the others sliding
- * (sliding_window defaulting to `defaultWindow`).
- */
+/** layer_types as Gemma2Config / Gemma3TextConfig derive them: every `pattern`-th layer full, the others sliding. */
+export function gemmaLayerTypes(numLayers: number, pattern: number): string[] {
+  return Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+}
+
+/** Each layer's window from layer_types, or where the config has none from `pattern` (sliding_window defaulting to `defaultWindow`). */
 export function gemmaSlidingWindows(raw: Record<string, unknown>, numLayers: number, pattern: number, defaultWindow: number, where: string): (number | null)[] {
-  const types = raw.layer_types ?? Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
-  const window = raw.sliding_window === undefined ? defaultWindow : raw.sliding_window;
-  // With layer_types always given, slidingWindows never consults the LLaMA family's legacy rule.
-  return slidingWindows({ ...raw, layer_types: types, sliding_window: window }, numLayers, LLAMA_DEFAULTS, where);
+  const types = Array.isArray(raw.layer_types) ? raw.layer_types : gemmaLayerTypes(numLayers, pattern);
+  return layerWindows(types, raw.sliding_window === undefined ? defaultWindow : raw.sliding_window, numLayers, where);
 }
 
 /** An optional positive number whose absence means `fallback` and whose null means none (the soft-caps). */
@@ -422,6 +421,8 @@ export interface GemmaFamily {
   intermediateFor(hidden: number): number;
   freshConfig(cur: DecoderConfig): Record<string, unknown>;
   headDimKeys?: readonly string[];
+  /** The config's sliding pattern (every n-th layer full) for a config without layer_types; absent: no sliding layers. */
+  slidingPattern?(raw: Record<string, unknown>): number;
   ggufArch: string;
   ggufHyperparameters(cfg: GemmaConfig): [string, GgufValue][];
 }
@@ -446,6 +447,11 @@ export function gemmaFamily(f: GemmaFamily): Architecture<GemmaConfig> {
     intermediateFor: f.intermediateFor,
     freshConfig: f.freshConfig,
     headDimKeys: f.headDimKeys,
+    resized: (out, from, to) => {
+      const pattern = f.slidingPattern;
+      if (!pattern || !Array.isArray(out.layer_types)) return;
+      out.layer_types = resizeLayerList(out.layer_types, from.numLayers, to.numLayers, (n) => gemmaLayerTypes(n, pattern(out)));
+    },
   };
   return {
     modelType: f.modelType,

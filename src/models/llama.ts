@@ -23,6 +23,7 @@ import {
   type RotaryTables,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
+import { layerWindows, resizeLayerList, slidingWindowOf } from './layer-types.js';
 import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
@@ -78,38 +79,32 @@ export interface LlamaFamilyDefaults {
   /** qwen2: q/k/v always carry biases, o_proj never. */
   qkvBiasAlways?: boolean;
   /**
-   * Which layers slide when the config has no `layer_types` (transformers < 5): mistral's
+   * Which layers slide when layer_types is absent (transformers < 5) or ignored: mistral's
    * sliding_window applies to every layer; qwen2's only with use_sliding_window, from
    * max_window_layers on. Absent: the family has no sliding window.
    */
   legacySliding?: (raw: Record<string, unknown>, layer: number) => boolean;
+  /**
+   * Each layer's kind comes from layer_types where the config has it (Qwen2, Qwen3, SmolLM3, and
+   * Mistral, which transformers then loads as Ministral). Absent, the list is ignored, as
+   * LlamaModel does.
+   */
+  readsLayerTypes?: boolean;
 }
 
 export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'llama', hfClass: 'LlamaForCausalLM', gguf: { arch: 'llama', permuteQK: true }, vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
 };
 
-/** Each layer's window: config.json's layer_types (transformers ≥ 5), else the family's legacy rule. */
+/** Each layer's window: config.json's layer_types where the family reads it (transformers ≥ 5), else the family's legacy rule. */
 export function slidingWindows(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults, where: string): (number | null)[] {
-  const types = raw.layer_types;
-  const window = raw.sliding_window;
-  const windowOf = (sliding: boolean) => {
-    if (!sliding) return null;
-    if (typeof window !== 'number' || !Number.isInteger(window) || window <= 0) {
-      throw new UserError(`${where}: sliding attention needs "sliding_window" as a positive integer, got ${JSON.stringify(window)}`);
-    }
-    return window;
-  };
-  if (Array.isArray(types)) {
-    if (types.length !== numLayers) throw new UserError(`${where}: "layer_types" has ${types.length} entries for ${numLayers} layers`);
-    return types.map((t) => {
-      if (t !== 'full_attention' && t !== 'sliding_attention') {
-        throw new UserError(`${where}: layer type "${String(t)}" is not supported; use full_attention or sliding_attention`);
-      }
-      return windowOf(t === 'sliding_attention');
-    });
-  }
-  return Array.from({ length: numLayers }, (_, i) => windowOf(window != null && (d.legacySliding?.(raw, i) ?? false)));
+  if (d.readsLayerTypes && Array.isArray(raw.layer_types)) return layerWindows(raw.layer_types, raw.sliding_window, numLayers, where);
+  return derivedLayerTypes(raw, numLayers, d).map((t) => (t === 'sliding_attention' ? slidingWindowOf(raw.sliding_window, where) : null));
+}
+
+/** layer_types as the family's config class derives it from the other keys (what transformers ≥ 5 saves). */
+export function derivedLayerTypes(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults): string[] {
+  return Array.from({ length: numLayers }, (_, i) => (raw.sliding_window != null && d.legacySliding?.(raw, i) ? 'sliding_attention' : 'full_attention'));
 }
 
 export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamilyDefaults = LLAMA_DEFAULTS): LlamaConfig {
@@ -429,6 +424,11 @@ export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaCo
       },
       intermediateFor: llamaIntermediate,
       freshConfig: () => ({ hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 10000, attention_bias: false }),
+      resized: (out, from, to) => {
+        if (defaults.readsLayerTypes && Array.isArray(out.layer_types)) {
+          out.layer_types = resizeLayerList(out.layer_types, from.numLayers, to.numLayers, (n) => derivedLayerTypes(out, n, defaults));
+        }
+      },
     },
     gguf: {
       arch: defaults.gguf.arch,
