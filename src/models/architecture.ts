@@ -167,6 +167,19 @@ export interface GgufSpec<C extends DecoderConfig = DecoderConfig> {
   tokenizerPre: string;
   /** llama.cpp's graph for this arch reads output.weight even when the head is tied. */
   writesTiedHead?: boolean;
+  /**
+   * Tensors llama.cpp reads that are not parameters but follow from the config (phi3's longrope
+   * factors as rope_factors_long/short.weight), written F32 under their GGUF names before the
+   * parameters, as convert_hf_to_gguf.py's generate_extra_tensors does.
+   */
+  extraTensors?(cfg: C): GgufExtraTensor[];
+}
+
+/** A GGUF tensor made from the config: its GGUF name, torch-order shape and values. */
+export interface GgufExtraTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
 }
 
 /** One decoder architecture: one file per model_type (gpt2.ts, llama.ts), the only place that knows it. */

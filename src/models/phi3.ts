@@ -41,6 +41,7 @@ import {
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  type GgufExtraTensor,
   type ParamSpec,
   type ReshapedSizes,
 } from './architecture.js';
@@ -273,10 +274,8 @@ function sanitizePhi3(weights: Weights): Weights {
 /** llama.cpp's phi3 hyperparameters as convert_hf_to_gguf.py's Phi3MiniModel writes them. */
 function phi3GgufHyperparameters(cfg: Phi3Config): [string, GgufValue][] {
   const u32 = (value: number): GgufValue => ({ type: 'u32', value });
-  if (cfg.ropeScaling.type === 'longrope') {
-    throw new UserError('--export_format gguf: phi3 longrope rope_scaling needs rope_factors_long/short tensors, which this exporter does not write yet; use onnx or safetensors');
-  }
-  if (cfg.ropeScaling.type !== 'none') throw new UserError(`--export_format gguf: phi3 rope_scaling ${cfg.ropeScaling.type} has no GGUF form; use onnx or safetensors`);
+  const s = cfg.ropeScaling;
+  if (s.type !== 'none' && s.type !== 'longrope') throw new UserError(`--export_format gguf: phi3 rope_scaling ${s.type} has no GGUF form; use onnx or safetensors`);
   if (cfg.headDim * cfg.numHeads !== cfg.hiddenSize) {
     throw new UserError('--export_format gguf: llama.cpp derives phi3 head_dim from hidden_size / num_attention_heads; this config overrides head_dim');
   }
@@ -289,6 +288,22 @@ function phi3GgufHyperparameters(cfg: Phi3Config): [string, GgufValue][] {
     ['rope.freq_base', { type: 'f32', value: cfg.ropeTheta }],
     // 0 tells llama.cpp there is no window.
     ['attention.sliding_window', u32(cfg.slidingWindow ?? 0)],
+    // Longrope's cos/sin scale; llama.cpp multiplies its rope by it as transformers does.
+    ...(s.type === 'longrope' ? [['rope.scaling.attn_factor', { type: 'f32', value: s.attentionFactor }] as [string, GgufValue]] : []),
+  ];
+}
+
+/**
+ * Longrope's factors as llama.cpp reads them: one tensor of each list. llama.cpp picks the long
+ * ones for a whole run when its context exceeds original_context_length, the short ones
+ * otherwise (transformers: by the sequence's length).
+ */
+function phi3GgufExtraTensors(cfg: Phi3Config): GgufExtraTensor[] {
+  const s = cfg.ropeScaling;
+  if (s.type !== 'longrope') return [];
+  return [
+    { name: 'rope_factors_long.weight', shape: [s.longFactor.length], data: Float32Array.from(s.longFactor) },
+    { name: 'rope_factors_short.weight', shape: [s.shortFactor.length], data: Float32Array.from(s.shortFactor) },
   ];
 }
 
@@ -329,5 +344,6 @@ export const phi3: Architecture<Phi3Config> = {
       [/^lm_head\.weight$/, 'output.weight'],
     ],
     hyperparameters: phi3GgufHyperparameters,
+    extraTensors: phi3GgufExtraTensors,
   },
 };
