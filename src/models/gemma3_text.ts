@@ -9,15 +9,12 @@
  */
 import { UserError } from '../core/tool.js';
 import { ConfigReader } from './architecture.js';
+import { checkGgufAttentionScale, f32, gemmaGgufBase, u32 } from './gemma-gguf.js';
 import {
-  checkGgufAttentionScale,
-  f32,
   gemmaFamily,
-  gemmaGgufBase,
   gemmaSlidingWindows,
   optionalNumber,
   readGemmaBase,
-  u32,
   type GemmaConfig,
   type GemmaDefaults,
 } from './gemma.js';

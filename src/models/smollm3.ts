@@ -7,12 +7,11 @@
 import { UserError } from '../core/tool.js';
 import { ConfigReader, type Architecture } from './architecture.js';
 import { continuePattern, resizeLayerList } from './layer-types.js';
+import { llamaGgufHyperparameters, requirePlainAttention } from './llama-gguf.js';
 import {
   derivedLayerTypes,
   llamaFamily,
-  llamaGgufHyperparameters,
   normalizeLlamaConfig,
-  requirePlainAttention,
   type LlamaConfig,
   type LlamaFamilyDefaults,
 } from './llama.js';

@@ -6,7 +6,7 @@ import { Random } from '../../src/core/random.js';
 import { resolveArchitecture } from '../../src/models/index.js';
 import { ALIGNMENT, GGML_TYPE, readGguf, writeGguf } from '../../src/export/gguf-format.js';
 import { exportGguf, ggufTensorName } from '../../src/export/gguf.js';
-import { ropeRowOrder } from '../../src/models/llama.js';
+import { ropeRowOrder } from '../../src/models/llama-gguf.js';
 import { quantizeMatrix, toGgufBlocks } from '../../src/transforms/blocks.js';
 import { quantizeWeights } from '../../src/transforms/quantize.js';
 import { selectParameters } from '../../src/transforms/select.js';
