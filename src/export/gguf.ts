@@ -106,7 +106,7 @@ function hyperparameters(spec: GgufSpec, cfg: DecoderConfig): [string, GgufValue
 /** The GGUF tensors of a model, in model order, head included. */
 export function ggufTensors(src: GgufSource, params: ParamSpec[]): GgufTensor[] {
   const spec = ggufSpecOf(src.arch);
-  const out: GgufTensor[] = [];
+  const out: GgufTensor[] = (spec.extraTensors?.(src.cfg) ?? []).map((t) => ({ name: t.name, shape: t.shape, type: 'F32', data: floatBytes(t.data, 'F32') }));
   for (const p of params) {
     const t = src.weights.get(p.name)!;
     const order = spec.rowOrder?.(p, src.cfg) ?? null;

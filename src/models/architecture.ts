@@ -123,6 +123,23 @@ export interface ReshapeSpec {
    * the width or head count changes, one that equalled the old head_dim follows the new one.
    */
   headDimKeys?: readonly string[];
+  /**
+   * Fits what the config keeps per layer or per rotary frequency (gpt_neo's attention_types,
+   * layer_types, smollm3's no_rope_layers, longrope factors) and sizes tied to the width (opt's
+   * word_embed_proj_dim) to the new sizes, already written into `out`. `from` is the config
+   * being reshaped (of another family when switching model_type). A list the config class
+   * derives from other keys is derived again for the new depth; a list of the user's own
+   * continues its pattern (see layer-types.ts).
+   */
+  resized?(out: Record<string, unknown>, from: DecoderConfig, to: ReshapedSizes): void;
+}
+
+/** The sizes a reshaped config has, whatever its family's key names. */
+export interface ReshapedSizes {
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  numKvHeads: number;
 }
 
 /** How llama.cpp names this family in GGUF (as its convert_hf_to_gguf.py writes it). */
@@ -150,6 +167,19 @@ export interface GgufSpec<C extends DecoderConfig = DecoderConfig> {
   tokenizerPre: string;
   /** llama.cpp's graph for this arch reads output.weight even when the head is tied. */
   writesTiedHead?: boolean;
+  /**
+   * Tensors llama.cpp reads that are not parameters but follow from the config (phi3's longrope
+   * factors as rope_factors_long/short.weight), written F32 under their GGUF names before the
+   * parameters, as convert_hf_to_gguf.py's generate_extra_tensors does.
+   */
+  extraTensors?(cfg: C): GgufExtraTensor[];
+}
+
+/** A GGUF tensor made from the config: its GGUF name, torch-order shape and values. */
+export interface GgufExtraTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
 }
 
 /** One decoder architecture: one file per model_type (gpt2.ts, llama.ts), the only place that knows it. */

@@ -8,6 +8,7 @@
 import { UserError } from '../core/tool.js';
 import type { Architecture, DecoderConfig } from './architecture.js';
 import { architectureFor, resolveArchitecture } from './index.js';
+import { continuePattern } from './layer-types.js';
 
 /** Flags that change the shape; undefined/null keeps the current value. */
 export interface ConfigOverrides {
@@ -75,8 +76,12 @@ export function reshapeConfig(raw: Record<string, unknown>, overrides: ConfigOve
     if ('head_dim' in out) out.head_dim = hidden / heads;
     for (const k of arch.reshape.headDimKeys ?? []) if (out[k] === cur.headDim) out[k] = hidden / heads;
   }
-  // Nor does a layer_types list fit another depth: the family's default pattern applies.
-  if (overrides.numLayers != null && Array.isArray(out.layer_types) && out.layer_types.length !== overrides.numLayers) delete out.layer_types;
+  // Per-layer lists and width-tied sizes follow the new shape (the family knows which it has).
+  const to = { numLayers: overrides.numLayers ?? cur.numLayers, hiddenSize: hidden, numHeads: heads, numKvHeads: keys.kvHeads === null ? heads : kvHeads };
+  arch.reshape.resized?.(out, cur, to);
+  // transformers checks layer_types against the depth in every family (PreTrainedConfig.validate_layer_type),
+  // also where the model ignores it: a list no family re-derived continues its pattern.
+  if (Array.isArray(out.layer_types) && out.layer_types.length !== to.numLayers) out.layer_types = continuePattern(out.layer_types, to.numLayers);
   resolveArchitecture(out); // the result must be a config we can build
   return out;
 }

@@ -5,11 +5,13 @@
  * rotary positions, a head tied to the embeddings. gemma2.ts and gemma3_text.ts switch on the
  * rest through the config: norms after attention and MLP too, score and logit soft-capping,
  * sliding windows per layer, q/k norms, a second rope base for the sliding layers.
- * Weights keep Hugging Face names; Linear weights are [out, in].
+ * Weights keep Hugging Face names; Linear weights are [out, in]. The GGUF names and the refusals
+ * of what llama.cpp's Gemma graphs cannot run are in gemma-gguf.ts.
  */
 import type { Random } from '../core/random.js';
 import { UserError } from '../core/tool.js';
 import type { GgufValue } from '../export/gguf-format.js';
+import { gemmaGgufBase, gemmaGgufSpec } from './gemma-gguf.js';
 import type { Graph, Value } from '../graph/builder.js';
 import {
   appendCache,
@@ -26,7 +28,7 @@ import {
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16.js';
-import { LLAMA_DEFAULTS, slidingWindows } from './llama.js';
+import { layerWindows, resizeLayerList } from './layer-types.js';
 import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
@@ -38,7 +40,6 @@ import {
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
-  type GgufSpec,
   type ParamSpec,
   type ReshapeSpec,
 } from './architecture.js';
@@ -141,16 +142,15 @@ export function readGemmaBase(raw: Record<string, unknown>, d: GemmaDefaults) {
   };
 }
 
-/**
- * Each layer's window from layer_types, or, where the config has none, as Gemma2Config /
- * Gemma3TextConfig derive them: every `pattern`-th layer full, the others sliding
- * (sliding_window defaulting to `defaultWindow`).
- */
+/** layer_types as Gemma2Config / Gemma3TextConfig derive them: every `pattern`-th layer full, the others sliding. */
+export function gemmaLayerTypes(numLayers: number, pattern: number): string[] {
+  return Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+}
+
+/** Each layer's window from layer_types, or where the config has none from `pattern` (sliding_window defaulting to `defaultWindow`). */
 export function gemmaSlidingWindows(raw: Record<string, unknown>, numLayers: number, pattern: number, defaultWindow: number, where: string): (number | null)[] {
-  const types = raw.layer_types ?? Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
-  const window = raw.sliding_window === undefined ? defaultWindow : raw.sliding_window;
-  // With layer_types always given, slidingWindows never consults the LLaMA family's legacy rule.
-  return slidingWindows({ ...raw, layer_types: types, sliding_window: window }, numLayers, LLAMA_DEFAULTS, where);
+  const types = Array.isArray(raw.layer_types) ? raw.layer_types : gemmaLayerTypes(numLayers, pattern);
+  return layerWindows(types, raw.sliding_window === undefined ? defaultWindow : raw.sliding_window, numLayers, where);
 }
 
 /** An optional positive number whose absence means `fallback` and whose null means none (the soft-caps). */
@@ -347,73 +347,6 @@ export function gemmaReference(cfg: GemmaConfig, w: Weights, ids: number[]): Flo
   return cfg.finalSoftcap ? ref.softcap(logits, cfg.finalSoftcap) : logits;
 }
 
-/**
- * GGUF tensor names of every Gemma generation. Gemma's norm before the MLP is `ffn_norm`; with
- * the sandwich norms (Gemma 2/3) post_attention_layernorm is `post_attention_norm`, the norm
- * before the MLP `ffn_norm` and the one after it `post_ffw_norm`.
- */
-export function gemmaGgufNames(sandwich: boolean): [RegExp, string][] {
-  return [
-    [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
-    [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
-    [/^model\.layers\.(\d+)\.self_attn\.q_proj\.(weight|bias)$/, 'blk.$1.attn_q.$2'],
-    [/^model\.layers\.(\d+)\.self_attn\.k_proj\.(weight|bias)$/, 'blk.$1.attn_k.$2'],
-    [/^model\.layers\.(\d+)\.self_attn\.v_proj\.(weight|bias)$/, 'blk.$1.attn_v.$2'],
-    [/^model\.layers\.(\d+)\.self_attn\.o_proj\.(weight|bias)$/, 'blk.$1.attn_output.$2'],
-    [/^model\.layers\.(\d+)\.self_attn\.q_norm\.weight$/, 'blk.$1.attn_q_norm.weight'],
-    [/^model\.layers\.(\d+)\.self_attn\.k_norm\.weight$/, 'blk.$1.attn_k_norm.weight'],
-    [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, sandwich ? 'blk.$1.post_attention_norm.weight' : 'blk.$1.ffn_norm.weight'],
-    [/^model\.layers\.(\d+)\.pre_feedforward_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
-    [/^model\.layers\.(\d+)\.post_feedforward_layernorm\.weight$/, 'blk.$1.post_ffw_norm.weight'],
-    [/^model\.layers\.(\d+)\.mlp\.gate_proj\.weight$/, 'blk.$1.ffn_gate.weight'],
-    [/^model\.layers\.(\d+)\.mlp\.up_proj\.weight$/, 'blk.$1.ffn_up.weight'],
-    [/^model\.layers\.(\d+)\.mlp\.down_proj\.weight$/, 'blk.$1.ffn_down.weight'],
-    [/^model\.norm\.weight$/, 'output_norm.weight'],
-    [/^lm_head\.weight$/, 'output.weight'],
-  ];
-}
-
-export const u32 = (value: number): GgufValue => ({ type: 'u32', value });
-export const f32 = (value: number): GgufValue => ({ type: 'f32', value });
-
-/**
- * The hyperparameters every Gemma GGUF has (as convert_hf_to_gguf.py writes them), after the
- * checks for what llama.cpp's Gemma graphs cannot run: biases, exact GELU, Llama 3 rope, and an
- * untied head where the converter drops lm_head.weight (Gemma, Gemma 2).
- */
-export function gemmaGgufBase(cfg: GemmaConfig, opts: { untiedHead: boolean }): [string, GgufValue][] {
-  const no = (what: string) => new UserError(`--export_format gguf: llama.cpp's ${cfg.modelType} graph has no ${what}; use onnx or safetensors`);
-  if (cfg.attentionBias) throw no('attention biases (attention_bias)');
-  if (cfg.geluApproximate !== 'tanh') throw no('exact GELU (it uses the tanh approximation)');
-  if (!cfg.tieWordEmbeddings && !opts.untiedHead) throw no('separate output head (tie_word_embeddings false)');
-  const rope = cfg.ropeFull;
-  if (rope.ropeScaling.type === 'llama3') throw no('Llama 3 rope scaling');
-  const kv: [string, GgufValue][] = [
-    ['feed_forward_length', u32(cfg.intermediateSize)],
-    ['attention.head_count_kv', u32(cfg.numKvHeads)],
-    ['attention.layer_norm_rms_epsilon', f32(cfg.rmsNormEps)],
-    ['attention.key_length', u32(cfg.headDim)],
-    ['attention.value_length', u32(cfg.headDim)],
-    ['rope.freq_base', f32(rope.ropeTheta)],
-  ];
-  if (rope.ropeScaling.type === 'linear') kv.push(['rope.scaling.type', { type: 'string', value: 'linear' }], ['rope.scaling.factor', f32(rope.ropeScaling.factor)]);
-  return kv;
-}
-
-/**
- * llama.cpp's Gemma 2/3 graphs take the attention scale from the layer count, not from
- * query_pre_attn_scalar: head_dim, except the 27B models (hidden/heads). A config where that
- * differs would run as another model.
- */
-export function checkGgufAttentionScale(cfg: GemmaConfig, layers27b: number): void {
-  const llamaCpp = cfg.numLayers === layers27b ? Math.floor(cfg.hiddenSize / cfg.numHeads) : cfg.headDim;
-  if (cfg.queryPreAttnScalar !== llamaCpp) {
-    throw new UserError(
-      `--export_format gguf: llama.cpp scales ${cfg.modelType} attention by ${llamaCpp}^-1/2, this config by query_pre_attn_scalar ${cfg.queryPreAttnScalar}^-1/2; use onnx or safetensors`,
-    );
-  }
-}
-
 /** What each generation's file adds to the shared Gemma implementation. */
 export interface GemmaFamily {
   modelType: string;
@@ -422,22 +355,14 @@ export interface GemmaFamily {
   intermediateFor(hidden: number): number;
   freshConfig(cur: DecoderConfig): Record<string, unknown>;
   headDimKeys?: readonly string[];
+  /** The config's sliding pattern (every n-th layer full) for a config without layer_types; absent: no sliding layers. */
+  slidingPattern?(raw: Record<string, unknown>): number;
   ggufArch: string;
   ggufHyperparameters(cfg: GemmaConfig): [string, GgufValue][];
 }
 
 /** An architecture for one Gemma generation. */
 export function gemmaFamily(f: GemmaFamily): Architecture<GemmaConfig> {
-  const gguf: GgufSpec<GemmaConfig> = {
-    arch: f.ggufArch,
-    tokenizerPre: 'default',
-    tensorNames: gemmaGgufNames(f.ggufArch !== 'gemma'),
-    hyperparameters: f.ggufHyperparameters,
-    // NEOX rope (rotate-half, as Hugging Face): q/k rows stay as they are. The converter adds 1 to
-    // every norm's γ, since llama.cpp multiplies by the stored scale.
-    rowOrder: () => null,
-    valueShift: (p) => (p.role === 'norm' ? 1 : 0),
-  };
   const reshape: ReshapeSpec = {
     keys: {
       layers: 'num_hidden_layers', hidden: 'hidden_size', heads: 'num_attention_heads',
@@ -446,6 +371,11 @@ export function gemmaFamily(f: GemmaFamily): Architecture<GemmaConfig> {
     intermediateFor: f.intermediateFor,
     freshConfig: f.freshConfig,
     headDimKeys: f.headDimKeys,
+    resized: (out, from, to) => {
+      const pattern = f.slidingPattern;
+      if (!pattern || !Array.isArray(out.layer_types)) return;
+      out.layer_types = resizeLayerList(out.layer_types, from.numLayers, to.numLayers, (n) => gemmaLayerTypes(n, pattern(out)));
+    },
   };
   return {
     modelType: f.modelType,
@@ -456,7 +386,7 @@ export function gemmaFamily(f: GemmaFamily): Architecture<GemmaConfig> {
     forward: gemmaForward,
     reference: gemmaReference,
     reshape,
-    gguf,
+    gguf: gemmaGgufSpec(f.ggufArch, f.ggufArch !== 'gemma', f.ggufHyperparameters),
   };
 }
 

@@ -6,15 +6,12 @@
  */
 import { UserError } from '../core/tool.js';
 import { ConfigReader } from './architecture.js';
+import { checkGgufAttentionScale, f32, gemmaGgufBase, u32 } from './gemma-gguf.js';
 import {
-  checkGgufAttentionScale,
-  f32,
   gemmaFamily,
-  gemmaGgufBase,
   gemmaSlidingWindows,
   optionalNumber,
   readGemmaBase,
-  u32,
   type GemmaConfig,
   type GemmaDefaults,
 } from './gemma.js';
@@ -24,6 +21,9 @@ const DEFAULTS: GemmaDefaults = {
   modelType: 'gemma2', vocabSize: 256000, hiddenSize: 2304, intermediateSize: 9216, numLayers: 26, numHeads: 8, numKvHeads: 4,
   maxPositions: 8192, activationKey: 'hidden_activation', activations: { gelu_pytorch_tanh: 'tanh', gelu: 'none' },
 };
+
+/** Gemma2Config: every 2nd layer full, the others sliding. */
+const PATTERN = 2;
 
 export function normalizeGemma2Config(raw: Record<string, unknown>): GemmaConfig {
   const where = 'gemma2 config.json';
@@ -35,7 +35,7 @@ export function normalizeGemma2Config(raw: Record<string, unknown>): GemmaConfig
     queryPreAttnScalar: new ConfigReader(raw, where).number('query_pre_attn_scalar', 256),
     attnSoftcap: optionalNumber(raw, 'attn_logit_softcapping', 50, where),
     finalSoftcap: optionalNumber(raw, 'final_logit_softcapping', 30, where),
-    slidingWindows: gemmaSlidingWindows(raw, base.numLayers, 2, 4096, where),
+    slidingWindows: gemmaSlidingWindows(raw, base.numLayers, PATTERN, 4096, where),
     sandwichNorms: true,
     qkNorm: false,
     ropeFull: rope,
@@ -65,6 +65,7 @@ export const gemma2 = gemmaFamily({
   // gemma-2-2b: 2304 → 9216, gemma-2-9b: 3584 → 14336.
   intermediateFor: (hidden) => 4 * hidden,
   headDimKeys: ['query_pre_attn_scalar'],
+  slidingPattern: () => PATTERN,
   freshConfig: (cur) => ({
     head_dim: cur.headDim, query_pre_attn_scalar: cur.headDim, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6,
     rope_theta: 10000, attention_bias: false, sliding_window: 4096, attn_logit_softcapping: 50, final_logit_softcapping: 30,

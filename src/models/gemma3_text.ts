@@ -9,15 +9,12 @@
  */
 import { UserError } from '../core/tool.js';
 import { ConfigReader } from './architecture.js';
+import { checkGgufAttentionScale, f32, gemmaGgufBase, u32 } from './gemma-gguf.js';
 import {
-  checkGgufAttentionScale,
-  f32,
   gemmaFamily,
-  gemmaGgufBase,
   gemmaSlidingWindows,
   optionalNumber,
   readGemmaBase,
-  u32,
   type GemmaConfig,
   type GemmaDefaults,
 } from './gemma.js';
@@ -39,6 +36,9 @@ function layerRope(raw: Record<string, unknown>, type: 'full_attention' | 'slidi
   return { ropeTheta: legacyTheta, ropeScaling: { type: 'none' } };
 }
 
+/** Gemma3TextConfig's sliding_window_pattern: every 6th layer full by default. */
+const slidingPattern = (raw: Record<string, unknown>) => new ConfigReader(raw, 'gemma3_text config.json').int('sliding_window_pattern', 6);
+
 export function normalizeGemma3TextConfig(raw: Record<string, unknown>): GemmaConfig {
   const where = 'gemma3_text config.json';
   const base = readGemmaBase(raw, DEFAULTS);
@@ -49,7 +49,7 @@ export function normalizeGemma3TextConfig(raw: Record<string, unknown>): GemmaCo
     queryPreAttnScalar: r.number('query_pre_attn_scalar', 256),
     attnSoftcap: null,
     finalSoftcap: optionalNumber(raw, 'final_logit_softcapping', null, where),
-    slidingWindows: gemmaSlidingWindows(raw, base.numLayers, r.int('sliding_window_pattern', 6), 4096, where),
+    slidingWindows: gemmaSlidingWindows(raw, base.numLayers, slidingPattern(raw), 4096, where),
     sandwichNorms: true,
     qkNorm: true,
     ropeFull: layerRope(raw, 'full_attention'),
@@ -77,6 +77,7 @@ export const gemma3_text = gemmaFamily({
   // gemma-3-1b: 1152 → 6912, gemma-3-4b: 2560 → 10240.
   intermediateFor: (hidden) => 4 * hidden,
   headDimKeys: ['query_pre_attn_scalar'],
+  slidingPattern,
   freshConfig: (cur) => ({
     head_dim: cur.headDim, query_pre_attn_scalar: cur.headDim, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6,
     rope_theta: 1e6, rope_local_base_freq: 1e4, attention_bias: false, sliding_window: 512,

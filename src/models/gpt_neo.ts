@@ -12,6 +12,7 @@ import type { Graph, Value } from '../graph/builder.js';
 import { appendCache, attention, attentionBias, lastPosition, linear, splitHeads } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { activate, activationFn, readActivation, type Activation } from './activation.js';
+import { continuePattern, repeatingUnit } from './layer-types.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
@@ -36,26 +37,31 @@ export interface GptNeoConfig extends DecoderConfig {
 }
 
 /**
- * attention_types as GPTNeoConfig expands it: [[["global", "local"], 12]] (its default)
- * repeats the pattern 12 times, 24 layers. Must give exactly one type per layer, as
- * transformers checks.
+ * Each layer's attention type. transformers saves the expanded list as attention_layers next to
+ * attention_types, and a saved attention_layers is what GPTNeoConfig keeps when it loads; without
+ * one, attention_types expands: [[["global", "local"], 12]] (its default) repeats the pattern 12
+ * times, 24 layers. Must give exactly one type per layer, as transformers checks.
  */
 function attentionLayers(raw: Record<string, unknown>, numLayers: number, where: string): ('global' | 'local')[] {
-  const spec = raw.attention_types ?? [[['global', 'local'], 12]];
-  const bad = () => new UserError(`${where}: "attention_types" must look like [[["global", "local"], ${Math.ceil(numLayers / 2)}]], got ${JSON.stringify(spec)}`);
-  if (!Array.isArray(spec)) throw bad();
+  const typeOf = (t: unknown) => {
+    if (t !== 'global' && t !== 'local') throw new UserError(`${where}: attention type "${String(t)}" is not supported; use global or local`);
+    return t;
+  };
+  const saved = raw.attention_layers;
   const layers: ('global' | 'local')[] = [];
-  for (const item of spec) {
-    if (!Array.isArray(item) || item.length !== 2 || !Array.isArray(item[0]) || !Number.isInteger(item[1]) || item[1] < 0) throw bad();
-    for (let n = 0; n < item[1]; n++) {
-      for (const t of item[0]) {
-        if (t !== 'global' && t !== 'local') throw new UserError(`${where}: attention type "${String(t)}" is not supported; use global or local`);
-        layers.push(t);
-      }
+  if (Array.isArray(saved)) layers.push(...saved.map(typeOf));
+  else {
+    const spec = raw.attention_types ?? [[['global', 'local'], 12]];
+    const bad = () => new UserError(`${where}: "attention_types" must look like [[["global", "local"], ${Math.ceil(numLayers / 2)}]], got ${JSON.stringify(spec)}`);
+    if (!Array.isArray(spec)) throw bad();
+    for (const item of spec) {
+      if (!Array.isArray(item) || item.length !== 2 || !Array.isArray(item[0]) || !Number.isInteger(item[1]) || item[1] < 0) throw bad();
+      for (let n = 0; n < item[1]; n++) layers.push(...item[0].map(typeOf));
     }
   }
   if (layers.length !== numLayers) {
-    throw new UserError(`${where}: "attention_types" expands to ${layers.length} layers but num_layers is ${numLayers}; make them agree`);
+    const key = Array.isArray(saved) ? 'attention_layers" has' : 'attention_types" expands to';
+    throw new UserError(`${where}: "${key} ${layers.length} layers but num_layers is ${numLayers}; make them agree`);
   }
   return layers;
 }
@@ -218,10 +224,12 @@ export function sanitizeGptNeo(weights: Weights): Weights {
   return out;
 }
 
-/** attention_types alternating global and local, as GPTNeoConfig's default, for `n` layers. */
-function alternating(n: number): unknown[] {
-  const pairs: unknown[] = [[['global', 'local'], Math.floor(n / 2)]];
-  return n % 2 === 0 ? pairs : [...pairs, [['global'], 1]];
+/** attention_types of a per-layer list, in GPTNeoConfig's [[unit, repeats], …] form: [[["global", "local"], 2], [["global"], 1]] for 5 layers. */
+function attentionTypes(layers: readonly ('global' | 'local')[]): unknown[] {
+  const unit = repeatingUnit(layers);
+  const whole = Math.floor(layers.length / unit.length);
+  const rest = layers.length % unit.length;
+  return [...(whole > 0 ? [[unit, whole]] : []), ...(rest > 0 ? [[unit.slice(0, rest), 1]] : [])];
 }
 
 export const gpt_neo: Architecture<GptNeoConfig> = {
@@ -237,7 +245,15 @@ export const gpt_neo: Architecture<GptNeoConfig> = {
     keys: { layers: 'num_layers', hidden: 'hidden_size', heads: 'num_heads', kvHeads: null, inner: 'intermediate_size', positions: 'max_position_embeddings' },
     // intermediate_size null means 4·hidden_size, which follows a new width by itself.
     intermediateFor: () => null,
-    freshConfig: (cur) => ({ activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, attention_types: alternating(cur.numLayers), window_size: 256 }),
+    freshConfig: (cur) => ({
+      activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, attention_types: attentionTypes(continuePattern(['global', 'local'], cur.numLayers)), window_size: 256,
+    }),
+    // GPTNeoConfig requires one attention type per layer: the pattern continues (or is cut) to the new depth.
+    resized: (out, from, to) => {
+      const layers = continuePattern(attentionLayers(out, from.numLayers, 'gpt_neo config.json'), to.numLayers);
+      out.attention_types = attentionTypes(layers);
+      if (Array.isArray(out.attention_layers)) out.attention_layers = layers;
+    },
   },
   // llama.cpp has no GPT-Neo architecture.
 };

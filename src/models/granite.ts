@@ -7,7 +7,8 @@
 import type { GgufValue } from '../export/gguf-format.js';
 import { UserError } from '../core/tool.js';
 import { ConfigReader, type Architecture } from './architecture.js';
-import { llamaFamily, llamaGgufHyperparameters, normalizeLlamaConfig, type LlamaConfig, type LlamaFamilyDefaults } from './llama.js';
+import { llamaGgufHyperparameters } from './llama-gguf.js';
+import { llamaFamily, normalizeLlamaConfig, type LlamaConfig, type LlamaFamilyDefaults } from './llama.js';
 
 const DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'granite',

@@ -4,10 +4,10 @@
  * MLP, tied or untied head. mistral.ts and qwen2.ts reuse it with their own config defaults;
  * qwen3, olmo2, granite and smollm3 also switch on a variant of the block (q/k norms,
  * post-norms, scalar multipliers, layers without rope: the optional LlamaConfig fields).
- * Weights keep Hugging Face names; Linear weights are [out, in].
+ * Weights keep Hugging Face names; Linear weights are [out, in]. The GGUF names, hyperparameters
+ * and q/k row order llama.cpp needs are in llama-gguf.ts.
  */
 import type { Random } from '../core/random.js';
-import type { GgufValue } from '../export/gguf-format.js';
 import { UserError } from '../core/tool.js';
 import type { Graph, Value } from '../graph/builder.js';
 import {
@@ -23,6 +23,8 @@ import {
   type RotaryTables,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
+import { layerWindows, resizeLayerList, slidingWindowOf } from './layer-types.js';
+import { llamaGgufSpec } from './llama-gguf.js';
 import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
@@ -78,38 +80,32 @@ export interface LlamaFamilyDefaults {
   /** qwen2: q/k/v always carry biases, o_proj never. */
   qkvBiasAlways?: boolean;
   /**
-   * Which layers slide when the config has no `layer_types` (transformers < 5): mistral's
+   * Which layers slide when layer_types is absent (transformers < 5) or ignored: mistral's
    * sliding_window applies to every layer; qwen2's only with use_sliding_window, from
    * max_window_layers on. Absent: the family has no sliding window.
    */
   legacySliding?: (raw: Record<string, unknown>, layer: number) => boolean;
+  /**
+   * Each layer's kind comes from layer_types where the config has it (Qwen2, Qwen3, SmolLM3, and
+   * Mistral, which transformers then loads as Ministral). Absent, the list is ignored, as
+   * LlamaModel does.
+   */
+  readsLayerTypes?: boolean;
 }
 
 export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'llama', hfClass: 'LlamaForCausalLM', gguf: { arch: 'llama', permuteQK: true }, vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false,
 };
 
-/** Each layer's window: config.json's layer_types (transformers ≥ 5), else the family's legacy rule. */
+/** Each layer's window: config.json's layer_types where the family reads it (transformers ≥ 5), else the family's legacy rule. */
 export function slidingWindows(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults, where: string): (number | null)[] {
-  const types = raw.layer_types;
-  const window = raw.sliding_window;
-  const windowOf = (sliding: boolean) => {
-    if (!sliding) return null;
-    if (typeof window !== 'number' || !Number.isInteger(window) || window <= 0) {
-      throw new UserError(`${where}: sliding attention needs "sliding_window" as a positive integer, got ${JSON.stringify(window)}`);
-    }
-    return window;
-  };
-  if (Array.isArray(types)) {
-    if (types.length !== numLayers) throw new UserError(`${where}: "layer_types" has ${types.length} entries for ${numLayers} layers`);
-    return types.map((t) => {
-      if (t !== 'full_attention' && t !== 'sliding_attention') {
-        throw new UserError(`${where}: layer type "${String(t)}" is not supported; use full_attention or sliding_attention`);
-      }
-      return windowOf(t === 'sliding_attention');
-    });
-  }
-  return Array.from({ length: numLayers }, (_, i) => windowOf(window != null && (d.legacySliding?.(raw, i) ?? false)));
+  if (d.readsLayerTypes && Array.isArray(raw.layer_types)) return layerWindows(raw.layer_types, raw.sliding_window, numLayers, where);
+  return derivedLayerTypes(raw, numLayers, d).map((t) => (t === 'sliding_attention' ? slidingWindowOf(raw.sliding_window, where) : null));
+}
+
+/** layer_types as the family's config class derives it from the other keys (what transformers ≥ 5 saves). */
+export function derivedLayerTypes(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults): string[] {
+  return Array.from({ length: numLayers }, (_, i) => (raw.sliding_window != null && d.legacySliding?.(raw, i) ? 'sliding_attention' : 'full_attention'));
 }
 
 export function normalizeLlamaConfig(raw: Record<string, unknown>, d: LlamaFamilyDefaults = LLAMA_DEFAULTS): LlamaConfig {
@@ -333,74 +329,6 @@ export function llamaReference(cfg: LlamaConfig, w: Weights, ids: number[]): Flo
   return m.logits === 1 ? logits : logits.map((x) => x / m.logits);
 }
 
-/** Row order that turns rotate-half q/k rows into the interleaved pairs of llama.cpp's NORM rope (per head: row s·D/2 + j → row 2j + s). */
-export function ropeRowOrder(heads: number, headDim: number): Int32Array {
-  const order = new Int32Array(heads * headDim);
-  const half = headDim / 2;
-  for (let h = 0; h < heads; h++) for (let j = 0; j < half; j++) for (let s = 0; s < 2; s++) order[h * headDim + 2 * j + s] = h * headDim + s * half + j;
-  return order;
-}
-
-/** LLaMA-layout tensor names in GGUF (llama, mistral, qwen2 share them). */
-export const LLAMA_GGUF_NAMES: readonly [RegExp, string][] = [
-  [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
-  [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.q_proj\.(weight|bias)$/, 'blk.$1.attn_q.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.k_proj\.(weight|bias)$/, 'blk.$1.attn_k.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.v_proj\.(weight|bias)$/, 'blk.$1.attn_v.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.o_proj\.(weight|bias)$/, 'blk.$1.attn_output.$2'],
-  [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.gate_proj\.(weight|bias)$/, 'blk.$1.ffn_gate.$2'],
-  [/^model\.layers\.(\d+)\.mlp\.up_proj\.(weight|bias)$/, 'blk.$1.ffn_up.$2'],
-  [/^model\.layers\.(\d+)\.mlp\.down_proj\.(weight|bias)$/, 'blk.$1.ffn_down.$2'],
-  [/^model\.norm\.weight$/, 'output_norm.weight'],
-  [/^lm_head\.weight$/, 'output.weight'],
-];
-
-/** q_norm/k_norm in GGUF (qwen3 per head, olmo2 over the projection: the same names). */
-export const QK_NORM_GGUF_NAMES: readonly [RegExp, string][] = [
-  [/^model\.layers\.(\d+)\.self_attn\.q_norm\.weight$/, 'blk.$1.attn_q_norm.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.k_norm\.weight$/, 'blk.$1.attn_k_norm.weight'],
-];
-
-/** For llama.cpp graphs without sliding windows or attention biases: a UserError naming what the config asks for. */
-export function requirePlainAttention(cfg: LlamaConfig, arch: string): void {
-  if (cfg.slidingWindows.some((w) => w !== null)) {
-    throw new UserError(`--export_format gguf: llama.cpp's ${arch} has no sliding-window attention (this config slides); use onnx or safetensors`);
-  }
-  if (cfg.qkvBias || cfg.oBias) {
-    throw new UserError(`--export_format gguf: llama.cpp's ${arch} has no attention biases (attention_bias is true); use onnx or safetensors`);
-  }
-}
-
-/** GGUF hyperparameters of a LLaMA-layout config (keys after the arch prefix). */
-export function llamaGgufHyperparameters(l: LlamaConfig): [string, GgufValue][] {
-  const u32 = (value: number): GgufValue => ({ type: 'u32', value });
-  const f32 = (value: number): GgufValue => ({ type: 'f32', value });
-  if (l.ropeScaling.type === 'llama3') {
-    throw new UserError('--export_format gguf: Llama 3 rope_scaling (frequency bands) is not supported in GGUF export yet; use onnx or safetensors');
-  }
-  const kv: [string, GgufValue][] = [
-    ['feed_forward_length', u32(l.intermediateSize)],
-    ['attention.head_count_kv', u32(l.numKvHeads)],
-    ['attention.layer_norm_rms_epsilon', f32(l.rmsNormEps)],
-    ['rope.freq_base', f32(l.ropeTheta)],
-    ['rope.dimension_count', u32(l.headDim)],
-    ['vocab_size', u32(l.vocabSize)],
-  ];
-  if (l.headDim * l.numHeads !== l.hiddenSize) kv.push(['attention.key_length', u32(l.headDim)], ['attention.value_length', u32(l.headDim)]);
-  if (l.ropeScaling.type === 'linear') kv.push(['rope.scaling.type', { type: 'string', value: 'linear' }], ['rope.scaling.factor', f32(l.ropeScaling.factor)]);
-  return kv;
-}
-
-/**
- * llama.cpp's llama and qwen2 graphs attend to the whole context: a model with sliding windows
- * is the same model there only up to its smallest window, so that is the context it states.
- */
-export function windowedContext(cfg: LlamaConfig): number {
-  return Math.min(cfg.maxPositions, ...cfg.slidingWindows.map((w) => w ?? Infinity));
-}
-
 /** Older LLaMA-family checkpoints store RoPE's inverse frequencies; they follow from the config. */
 export function dropRotaryBuffers(weights: Weights): Weights {
   for (const name of [...weights.keys()]) if (name.endsWith('.rotary_emb.inv_freq')) weights.delete(name);
@@ -412,7 +340,6 @@ export const llamaIntermediate = (hidden: number) => Math.ceil((8 * hidden) / 3 
 
 /** An architecture for one LLaMA-family model_type, differing only in config defaults. */
 export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaConfig> {
-  const { permuteQK } = defaults.gguf;
   return {
     modelType: defaults.modelType,
     hfClass: defaults.hfClass,
@@ -429,20 +356,13 @@ export function llamaFamily(defaults: LlamaFamilyDefaults): Architecture<LlamaCo
       },
       intermediateFor: llamaIntermediate,
       freshConfig: () => ({ hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 10000, attention_bias: false }),
-    },
-    gguf: {
-      arch: defaults.gguf.arch,
-      tokenizerPre: 'default',
-      tensorNames: LLAMA_GGUF_NAMES,
-      hyperparameters: llamaGgufHyperparameters,
-      contextLength: windowedContext,
-      rowOrder: (p, cfg) => {
-        if (!permuteQK) return null;
-        if (/self_attn\.q_proj\./.test(p.name)) return ropeRowOrder(cfg.numHeads, cfg.headDim);
-        if (/self_attn\.k_proj\./.test(p.name)) return ropeRowOrder(cfg.numKvHeads, cfg.headDim);
-        return null;
+      resized: (out, from, to) => {
+        if (defaults.readsLayerTypes && Array.isArray(out.layer_types)) {
+          out.layer_types = resizeLayerList(out.layer_types, from.numLayers, to.numLayers, (n) => derivedLayerTypes(out, n, defaults));
+        }
       },
     },
+    gguf: llamaGgufSpec(defaults),
   };
 }
 

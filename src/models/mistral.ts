@@ -15,4 +15,6 @@ export const mistral = llamaFamily({
   ropeTheta: 10000,
   tieWordEmbeddings: false,
   legacySliding: () => true,
+  // transformers loads a mistral config.json with layer_types as Ministral, which slides the layers it lists.
+  readsLayerTypes: true,
 });

@@ -7,14 +7,11 @@
 import type { Architecture } from './architecture.js';
 import {
   LLAMA_GGUF_NAMES,
-  llamaFamily,
   llamaGgufHyperparameters,
-  normalizeLlamaConfig,
   QK_NORM_GGUF_NAMES,
   requirePlainAttention,
-  type LlamaConfig,
-  type LlamaFamilyDefaults,
-} from './llama.js';
+} from './llama-gguf.js';
+import { llamaFamily, normalizeLlamaConfig, type LlamaConfig, type LlamaFamilyDefaults } from './llama.js';
 
 const DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'olmo2',

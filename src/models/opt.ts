@@ -241,6 +241,11 @@ export const opt: Architecture<OptConfig> = {
     freshConfig: (cur) => ({
       activation_function: 'relu', do_layer_norm_before: true, enable_bias: true, word_embed_proj_dim: null, pad_token_id: null, init_std: cur.initializerRange,
     }),
+    // transformers saves word_embed_proj_dim even where it equals the width (no projection): it then
+    // follows the width; one of the user's own (opt-350m's 512 in 1024) stays, with project_in/out.
+    resized: (out, from, to) => {
+      if (out.word_embed_proj_dim === from.hiddenSize) out.word_embed_proj_dim = to.hiddenSize;
+    },
   },
   // llama.cpp has no OPT architecture.
 };

@@ -30,7 +30,7 @@ import {
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { llamaIntermediate } from './llama.js';
-import { checkRopeFactors, inverseFrequencies, readRope, rotaryOptions, type RopeConfig } from './rope.js';
+import { checkRopeFactors, inverseFrequencies, readRope, resampleRopeFactors, rotaryOptions, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
@@ -41,7 +41,9 @@ import {
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  type GgufExtraTensor,
   type ParamSpec,
+  type ReshapedSizes,
 } from './architecture.js';
 
 export interface Phi3Config extends DecoderConfig, RopeConfig {
@@ -56,6 +58,33 @@ export interface Phi3Config extends DecoderConfig, RopeConfig {
   slidingWindow: number | null;
   /** The embedding row zeroed at init (pad_token_id), if any. */
   padTokenId: number | null;
+}
+
+/** partial_rotary_factor: in rope_parameters (transformers ≥ 5) or at the top level, 1 by default. */
+function partialRotaryFactor(raw: Record<string, unknown>): unknown {
+  const params = raw.rope_parameters as Record<string, unknown> | null | undefined;
+  return (params && typeof params === 'object' ? params.partial_rotary_factor : undefined) ?? raw.partial_rotary_factor ?? 1;
+}
+
+/**
+ * Longrope's factor lists (one per rotary frequency) for a new head size: resampled over the
+ * frequencies (resampleRopeFactors), so transformers, which checks their length, loads the config.
+ */
+function resizeLongropeFactors(out: Record<string, unknown>, to: ReshapedSizes): void {
+  const headDim = typeof out.head_dim === 'number' ? out.head_dim : to.hiddenSize / to.numHeads;
+  const partial = partialRotaryFactor(out);
+  if (typeof partial !== 'number') return; // normalizePhi3Config names the bad value
+  const count = Math.floor(headDim * partial) / 2;
+  for (const key of ['rope_parameters', 'rope_scaling']) {
+    const s = out[key] as Record<string, unknown> | null | undefined;
+    if (!s || typeof s !== 'object') continue;
+    const resized = { ...s };
+    for (const list of ['short_factor', 'long_factor']) {
+      const f = s[list];
+      if (Array.isArray(f) && f.length > 0 && f.length !== count && Number.isInteger(count)) resized[list] = resampleRopeFactors(f as number[], count);
+    }
+    out[key] = resized;
+  }
 }
 
 export function normalizePhi3Config(raw: Record<string, unknown>): Phi3Config {
@@ -77,8 +106,7 @@ export function normalizePhi3Config(raw: Record<string, unknown>): Phi3Config {
     if (s && typeof s === 'object' && (s.rope_type ?? s.type) === 'yarn') withDefaults[key] = { ...s, rope_type: 'longrope', type: undefined };
   }
   const rope = readRope(withDefaults, 'phi3', 10000, undefined, { longrope: true });
-  const params = raw.rope_parameters as Record<string, unknown> | null | undefined;
-  const partial = (params && typeof params === 'object' ? params.partial_rotary_factor : undefined) ?? raw.partial_rotary_factor ?? 1;
+  const partial = partialRotaryFactor(raw);
   if (typeof partial !== 'number' || !(partial > 0 && partial <= 1)) {
     throw new UserError(`${where}: "partial_rotary_factor" must be a number in (0, 1], got ${JSON.stringify(partial)}`);
   }
@@ -246,10 +274,8 @@ function sanitizePhi3(weights: Weights): Weights {
 /** llama.cpp's phi3 hyperparameters as convert_hf_to_gguf.py's Phi3MiniModel writes them. */
 function phi3GgufHyperparameters(cfg: Phi3Config): [string, GgufValue][] {
   const u32 = (value: number): GgufValue => ({ type: 'u32', value });
-  if (cfg.ropeScaling.type === 'longrope') {
-    throw new UserError('--export_format gguf: phi3 longrope rope_scaling needs rope_factors_long/short tensors, which this exporter does not write yet; use onnx or safetensors');
-  }
-  if (cfg.ropeScaling.type !== 'none') throw new UserError(`--export_format gguf: phi3 rope_scaling ${cfg.ropeScaling.type} has no GGUF form; use onnx or safetensors`);
+  const s = cfg.ropeScaling;
+  if (s.type !== 'none' && s.type !== 'longrope') throw new UserError(`--export_format gguf: phi3 rope_scaling ${s.type} has no GGUF form; use onnx or safetensors`);
   if (cfg.headDim * cfg.numHeads !== cfg.hiddenSize) {
     throw new UserError('--export_format gguf: llama.cpp derives phi3 head_dim from hidden_size / num_attention_heads; this config overrides head_dim');
   }
@@ -262,6 +288,22 @@ function phi3GgufHyperparameters(cfg: Phi3Config): [string, GgufValue][] {
     ['rope.freq_base', { type: 'f32', value: cfg.ropeTheta }],
     // 0 tells llama.cpp there is no window.
     ['attention.sliding_window', u32(cfg.slidingWindow ?? 0)],
+    // Longrope's cos/sin scale; llama.cpp multiplies its rope by it as transformers does.
+    ...(s.type === 'longrope' ? [['rope.scaling.attn_factor', { type: 'f32', value: s.attentionFactor }] as [string, GgufValue]] : []),
+  ];
+}
+
+/**
+ * Longrope's factors as llama.cpp reads them: one tensor of each list. llama.cpp picks the long
+ * ones for a whole run when its context exceeds original_context_length, the short ones
+ * otherwise (transformers: by the sequence's length).
+ */
+function phi3GgufExtraTensors(cfg: Phi3Config): GgufExtraTensor[] {
+  const s = cfg.ropeScaling;
+  if (s.type !== 'longrope') return [];
+  return [
+    { name: 'rope_factors_long.weight', shape: [s.longFactor.length], data: Float32Array.from(s.longFactor) },
+    { name: 'rope_factors_short.weight', shape: [s.shortFactor.length], data: Float32Array.from(s.shortFactor) },
   ];
 }
 
@@ -282,6 +324,7 @@ export const phi3: Architecture<Phi3Config> = {
     intermediateFor: llamaIntermediate,
     // Phi3Config's pad_token_id 32000 would be out of range for a smaller vocabulary.
     freshConfig: (cur) => ({ hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 10000, original_max_position_embeddings: cur.maxPositions, pad_token_id: null }),
+    resized: (out, _from, to) => resizeLongropeFactors(out, to),
   },
   gguf: {
     arch: 'phi3',
@@ -301,5 +344,6 @@ export const phi3: Architecture<Phi3Config> = {
       [/^lm_head\.weight$/, 'output.weight'],
     ],
     hyperparameters: phi3GgufHyperparameters,
+    extraTensors: phi3GgufExtraTensors,
   },
 };

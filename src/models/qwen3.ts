@@ -7,14 +7,11 @@
 import type { Architecture } from './architecture.js';
 import {
   LLAMA_GGUF_NAMES,
-  llamaFamily,
   llamaGgufHyperparameters,
-  normalizeLlamaConfig,
   QK_NORM_GGUF_NAMES,
   requirePlainAttention,
-  type LlamaConfig,
-  type LlamaFamilyDefaults,
-} from './llama.js';
+} from './llama-gguf.js';
+import { llamaFamily, normalizeLlamaConfig, type LlamaConfig, type LlamaFamilyDefaults } from './llama.js';
 
 const DEFAULTS: LlamaFamilyDefaults = {
   modelType: 'qwen3',
@@ -28,6 +25,7 @@ const DEFAULTS: LlamaFamilyDefaults = {
   tieWordEmbeddings: false,
   // Qwen3Config: sliding_window counts only with use_sliding_window, on layers from max_window_layers (28) on.
   legacySliding: (raw, layer) => raw.use_sliding_window === true && layer >= (typeof raw.max_window_layers === 'number' ? raw.max_window_layers : 28),
+  readsLayerTypes: true,
 };
 
 const base = llamaFamily(DEFAULTS);

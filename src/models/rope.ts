@@ -151,6 +151,20 @@ export function checkRopeFactors(s: RopeScaling, dim: number, where: string): vo
 }
 
 /**
+ * Longrope factors for `count` rotary frequencies instead of `factors.length`: entry j scales
+ * the frequency theta^(−j/count), which the old list scaled at fractional index j·old/count, so
+ * each frequency both head sizes share keeps its factor and the ones between are interpolated
+ * (the reinitializer's new head size; the factors were searched per frequency, not per index).
+ */
+export function resampleRopeFactors(factors: readonly number[], count: number): number[] {
+  return Array.from({ length: count }, (_, j) => {
+    const x = Math.min((j * factors.length) / count, factors.length - 1);
+    const i = Math.floor(x);
+    return i + 1 < factors.length ? factors[i] + (x - i) * (factors[i + 1] - factors[i]) : factors[i];
+  });
+}
+
+/**
  * How many features of each head rotate (partial RoPE: GPT-NeoX, Phi, StableLM), as
  * transformers computes it: int(head_dim · partial_rotary_factor). transformers ≥ 5 keeps the
  * factor in rope_parameters; older configs at the top level under `legacyKey` (rotary_pct for

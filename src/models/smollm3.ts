@@ -6,24 +6,28 @@
  */
 import { UserError } from '../core/tool.js';
 import { ConfigReader, type Architecture } from './architecture.js';
+import { continuePattern, resizeLayerList } from './layer-types.js';
+import { llamaGgufHyperparameters, requirePlainAttention } from './llama-gguf.js';
 import {
+  derivedLayerTypes,
   llamaFamily,
-  llamaGgufHyperparameters,
   normalizeLlamaConfig,
-  requirePlainAttention,
   type LlamaConfig,
   type LlamaFamilyDefaults,
 } from './llama.js';
 
 const WHERE = 'smollm3 config.json';
 
+/** no_rope_layers as SmolLM3Config derives it: 0 (no rope) on every no_rope_layer_interval-th layer. */
+function derivedNoRope(raw: Record<string, unknown>, numLayers: number): number[] {
+  const interval = new ConfigReader(raw, WHERE).int('no_rope_layer_interval', 4);
+  return Array.from({ length: numLayers }, (_, i) => ((i + 1) % interval !== 0 ? 1 : 0));
+}
+
 /** Per layer: does it rotate q/k? From no_rope_layers, else from no_rope_layer_interval (4). */
 function ropeLayers(raw: Record<string, unknown>, numLayers: number): boolean[] {
   const list = raw.no_rope_layers;
-  if (list === undefined || list === null) {
-    const interval = new ConfigReader(raw, WHERE).int('no_rope_layer_interval', 4);
-    return Array.from({ length: numLayers }, (_, i) => (i + 1) % interval !== 0);
-  }
+  if (list === undefined || list === null) return derivedNoRope(raw, numLayers).map((x) => x === 1);
   if (!Array.isArray(list) || list.length < numLayers || !list.every((x) => x === 0 || x === 1 || typeof x === 'boolean')) {
     throw new UserError(`${WHERE}: "no_rope_layers" must list 1 (rope) or 0 (no rope) for each of the ${numLayers} layers, got ${JSON.stringify(list)}`);
   }
@@ -43,6 +47,7 @@ const DEFAULTS: LlamaFamilyDefaults = {
   tieWordEmbeddings: true,
   // SmolLM3Config without layer_types: use_sliding_window slides the NoPE layers.
   legacySliding: (raw, layer) => raw.use_sliding_window === true && !ropeLayers(raw, layer + 1)[layer],
+  readsLayerTypes: true,
 };
 
 const base = llamaFamily(DEFAULTS);
@@ -63,6 +68,14 @@ export const smollm3: Architecture<LlamaConfig> = {
     ...base.reshape,
     // pad_token_id null: SmolLM3's default 128004 lies outside a smaller vocabulary, where transformers' Embedding refuses it.
     freshConfig: (cur) => ({ ...base.reshape.freshConfig(cur), rope_theta: DEFAULTS.ropeTheta, no_rope_layer_interval: 4, pad_token_id: null }),
+    // Both lists follow the depth (derived again where SmolLM3Config derived them); layer_types is
+    // judged before no_rope_layers changes, since its derivation reads that list.
+    resized: (out, from, to) => {
+      const types = out.layer_types;
+      const typesDerived = Array.isArray(types) && JSON.stringify(types) === JSON.stringify(derivedLayerTypes(out, from.numLayers, DEFAULTS));
+      if (Array.isArray(out.no_rope_layers)) out.no_rope_layers = resizeLayerList(out.no_rope_layers, from.numLayers, to.numLayers, (n) => derivedNoRope(out, n));
+      if (Array.isArray(types)) out.layer_types = typesDerived ? derivedLayerTypes(out, to.numLayers, DEFAULTS) : continuePattern(types, to.numLayers);
+    },
   },
   gguf: {
     ...base.gguf!,

@@ -6,7 +6,7 @@ import { Random } from '../../src/core/random.js';
 import { resolveArchitecture } from '../../src/models/index.js';
 import { ALIGNMENT, GGML_TYPE, readGguf, writeGguf } from '../../src/export/gguf-format.js';
 import { exportGguf, ggufTensorName } from '../../src/export/gguf.js';
-import { ropeRowOrder } from '../../src/models/llama.js';
+import { ropeRowOrder } from '../../src/models/llama-gguf.js';
 import { quantizeMatrix, toGgufBlocks } from '../../src/transforms/blocks.js';
 import { quantizeWeights } from '../../src/transforms/quantize.js';
 import { selectParameters } from '../../src/transforms/select.js';
@@ -138,8 +138,21 @@ describe('exportGguf (phi3)', () => {
     expect(buf.readFloatLE(g.dataStart + qkv.offset + (9 * 32 + 3) * 4)).toBe(weights.get('model.layers.0.self_attn.qkv_proj.weight')!.data[9 * 32 + 3]);
   });
 
-  it('refuses longrope in one line (its factor tensors are not written)', () => {
-    const { arch, cfg } = resolveArchitecture({ ...base, rope_scaling: { type: 'longrope', short_factor: [1, 1], long_factor: [2, 2] } });
-    expect(() => arch.gguf!.hyperparameters(cfg)).toThrow(/longrope .* use onnx or safetensors/);
+  it('writes longrope\'s factors as rope_factors_long/short tensors and its attention factor, as convert_hf_to_gguf.py does', () => {
+    const longrope = { type: 'longrope', short_factor: [1, 1.5], long_factor: [2, 4.5], attention_factor: 1.25 };
+    const { arch, cfg } = resolveArchitecture({ ...base, rope_scaling: longrope });
+    const file = path.join(tmp(), 'l.gguf');
+    exportGguf(file, { dir: tmp(), arch, cfg, weights: arch.init(cfg, new Random(2)), quantized: new Map(), half: true, name: 'phi' }, arch.parameters(cfg));
+    const buf = fs.readFileSync(file);
+    const g = readGguf(buf);
+    expect(g.metadata.get('phi3.rope.scaling.attn_factor')).toBe(1.25);
+    const values = (name: string) => {
+      const t = g.tensors.find((x) => x.name === name)!;
+      expect([t.dims, t.type]).toEqual([[2], GGML_TYPE.F32]);
+      return [0, 1].map((i) => buf.readFloatLE(g.dataStart + t.offset + 4 * i));
+    };
+    expect(values('rope_factors_long.weight')).toEqual([2, 4.5]);
+    expect(values('rope_factors_short.weight')).toEqual([1, 1.5]);
+    expect(g.tensors.map((t) => t.name).slice(0, 3)).toEqual(['rope_factors_long.weight', 'rope_factors_short.weight', 'token_embd.weight']);
   });
 });

@@ -40,6 +40,20 @@ describe('architecture contract', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('a family\'s helper file (src/models/<model_type>-*.ts) is imported only by family files', () => {
+    const family = new RegExp(`^src/models/(${SUPPORTED_MODEL_TYPES.join('|')})(-[\\w-]+)?\\.ts$`);
+    const helperImport = new RegExp(`from '(?:\\.\\./)*(?:\\./|models/)(${SUPPORTED_MODEL_TYPES.join('|')})-[\\w-]+\\.js'`);
+    const offenders: string[] = [];
+    for (const file of [...sourceFiles('src'), ...sourceFiles('tools'), ...sourceFiles('commands')]) {
+      if (family.test(file)) continue;
+      fs.readFileSync(path.join(root, file), 'utf8').split('\n').forEach((line, i) => {
+        if (helperImport.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(offenders).toEqual([]);
+    expect(sourceFiles('src/models').filter((f) => family.test(f) && f.includes('-')).length, 'helper files exist to check').toBeGreaterThan(0);
+  });
+
   for (const [label, raw] of Object.entries(TINY_CONFIGS)) {
     it(`${label}: every parameter has a role that fits its shape; fused parts add up`, () => {
       const arch = architectureFor(raw);

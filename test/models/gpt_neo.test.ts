@@ -11,8 +11,14 @@ describe('gpt_neo config', () => {
     expect(cfg).toMatchObject({ intermediateSize: 128, activation: 'gelu_tanh', tieWordEmbeddings: true, maxPositions: 2048 });
   });
 
+  it('reads a saved attention_layers first, as GPTNeoConfig keeps it over attention_types when it loads', () => {
+    const cfg = normalizeGptNeoConfig({ ...base, attention_types: [[['global', 'local'], 1], [['local'], 1]], attention_layers: ['local', 'global', 'local'], window_size: 7 });
+    expect(cfg.slidingWindows).toEqual([7, null, 7]);
+  });
+
   it.each([
     [{ attention_types: [[['global', 'local'], 2]] }, /expands to 4 layers but num_layers is 3/],
+    [{ attention_layers: ['global', 'local'] }, /"attention_layers" has 2 layers but num_layers is 3/],
     [{}, /expands to 24 layers but num_layers is 3/],
     [{ attention_types: [[['global', 'sparse'], 1], [['global'], 1]] }, /attention type "sparse" is not supported/],
     [{ attention_types: 'global' }, /"attention_types" must look like/],

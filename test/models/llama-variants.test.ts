@@ -17,6 +17,13 @@ describe('LLaMA variants read their configs as transformers does', () => {
     expect(wider.head_dim).toBe(16);
   });
 
+  it('layer_types: read by qwen2 (an unknown kind is a one-line error), ignored by llama as LlamaModel does', () => {
+    const types = ['full_attention', 'chunked_attention', 'full_attention', 'full_attention'];
+    expect(() => read({ model_type: 'qwen2', layer_types: types })).toThrow(/layer type "chunked_attention" is not supported/);
+    const sliding = ['sliding_attention', 'full_attention', 'full_attention', 'full_attention'];
+    expect(read({ model_type: 'llama', sliding_window: 2, layer_types: sliding }).slidingWindows).toEqual([null, null, null, null]);
+  });
+
   it('qwen3: sliding windows only with use_sliding_window, from max_window_layers on', () => {
     expect(read({ model_type: 'qwen3', sliding_window: 4 }).slidingWindows).toEqual([null, null, null, null]);
     expect(read({ model_type: 'qwen3', sliding_window: 4, use_sliding_window: true, max_window_layers: 2 }).slidingWindows).toEqual([null, null, 4, 4]);

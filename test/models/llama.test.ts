@@ -53,7 +53,6 @@ describe('llama-family config', () => {
     [{ hidden_act: 'gelu' }, /hidden_act "gelu" is not supported; use silu/],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling: rope type "yarn" is not supported; use default, linear or llama3/],
     [{ rope_parameters: { rope_type: 'dynamic', rope_theta: 1e4, factor: 2 } }, /llama config\.json rope_parameters: rope type "dynamic" is not supported/],
-    [{ layer_types: ['full_attention', 'chunked_attention'] }, /layer type "chunked_attention" is not supported/],
     [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /llama config\.json rope_scaling lacks "low_freq_factor"/],
     [{ rms_norm_eps: 0 }, /"rms_norm_eps" must be a positive number, got 0/],
     [{ tie_word_embeddings: 'yes' }, /"tie_word_embeddings" must be true or false/],

@@ -9,6 +9,12 @@
       greedy continuation.
   python3 hf_model.py logits <model_dir> <json>
       Loads a directory (ours) and prints the same reference JSON to stdout, without saving.
+  python3 hf_model.py configs <json>
+      json: {"<out_dir>": {"model_type": ..., "config": {...overrides}}, ...}
+      Writes each config.json as transformers saves it (the lists it derives included).
+  python3 hf_model.py make-from <json>
+      json: {"models": {"<out_dir>": "<config_dir>", ...}, "seed", "noise", "prompts", "new_tokens"}
+      As make, for models built from the config.json in each <config_dir> as transformers reads it.
 """
 import json
 import sys
@@ -29,20 +35,33 @@ def reference(model, prompts, new_tokens):
     return out
 
 
+def make(cfg, path, spec):
+    torch.manual_seed(spec.get("seed", 0))
+    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", torch_dtype=torch.float32).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * spec.get("noise", 0.1))
+    model.save_pretrained(path, safe_serialization=True)
+    ref = reference(model, spec["prompts"], spec["new_tokens"])
+    with open(f"{path}/reference.json", "w") as f:
+        json.dump(ref, f)
+
+
 def main():
-    cmd, path, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    if sys.argv[1] in ("configs", "make-from"):
+        cmd, path, spec = sys.argv[1], None, json.loads(sys.argv[2])
+    else:
+        cmd, path, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     torch.manual_seed(spec.get("seed", 0))
     torch.set_num_threads(1)
     if cmd == "make":
-        cfg = AutoConfig.for_model(spec["model_type"], **spec["config"])
-        model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", torch_dtype=torch.float32).eval()
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(torch.randn_like(p) * spec.get("noise", 0.1))
-        model.save_pretrained(path, safe_serialization=True)
-        ref = reference(model, spec["prompts"], spec["new_tokens"])
-        with open(f"{path}/reference.json", "w") as f:
-            json.dump(ref, f)
+        make(AutoConfig.for_model(spec["model_type"], **spec["config"]), path, spec)
+    elif cmd == "configs":
+        for out, c in spec.items():
+            AutoConfig.for_model(c["model_type"], **c["config"]).save_pretrained(out)
+    elif cmd == "make-from":
+        for out, config_dir in spec["models"].items():
+            make(AutoConfig.from_pretrained(config_dir), out, spec)
     elif cmd == "logits":
         model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32).eval()
         json.dump(reference(model, spec["prompts"], spec["new_tokens"]), sys.stdout)

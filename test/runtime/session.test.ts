@@ -37,6 +37,25 @@ describe('DecoderSession KV-cache decoding', () => {
     });
   }
 
+  it('every family that can slide has a tiny config whose window is shorter than the tokens decoded above', () => {
+    // A family slides if a config asking every way a family can (layer_types, use_sliding_window, window_size) gives it a window.
+    const windowsOf = (c: unknown) => {
+      const { slidingWindows, slidingWindow } = c as { slidingWindows?: (number | null)[]; slidingWindow?: number | null };
+      return (slidingWindows ?? [slidingWindow ?? null]).filter((w): w is number => w !== null);
+    };
+    const configs = Object.values(TINY_CONFIGS).map((raw) => tinyModel(raw).cfg);
+    const sliding = Object.values(TINY_CONFIGS).filter((raw) => {
+      const n = tinyModel(raw).cfg.numLayers;
+      const ask = { sliding_window: 2, use_sliding_window: true, max_window_layers: 0, window_size: 2, layer_types: Array(n).fill('sliding_attention') };
+      return windowsOf(tinyModel({ ...raw, ...ask }).cfg).length > 0;
+    }).map((raw) => raw.model_type as string);
+    expect(sliding.length).toBeGreaterThan(5);
+    for (const type of new Set(sliding)) {
+      const shortest = Math.min(...configs.filter((c) => c.modelType === type).flatMap(windowsOf));
+      expect(shortest, `${type}: no tiny config slides within ${PROMPT.length + STEPS} tokens`).toBeLessThan(PROMPT.length + STEPS);
+    }
+  });
+
   it('prefill in chunks equals one prefill (a multi-token step with a past)', async () => {
     const m = tinyModel(TINY_CONFIGS['llama (GQA, untied)'], 3);
     const s = await DecoderSession.create(m.arch, m.cfg, m.weights, { logits: 'all', threads: 1 });
