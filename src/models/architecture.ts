@@ -240,21 +240,47 @@ export function buildDecoderGraph<C extends DecoderConfig>(
   return g;
 }
 
-/** Fresh weights: `rule` picks, per parameter name, a normal draw or a constant fill. */
-export function initWeights(
-  params: ParamSpec[],
-  rng: Random,
-  rule: (name: string) => { kind: 'normal'; std: number } | { kind: 'fill'; value: number },
-): Weights {
+/** How one parameter starts: a normal draw or a constant fill. */
+export type InitRule = { kind: 'normal'; std: number } | { kind: 'fill'; value: number };
+
+export interface InitOptions {
+  /** Std-dev of the normal draws (config's initializer_range). */
+  std: number;
+  /** The token whose embedding row starts at 0 (an Embedding's padding_idx), if any. */
+  padTokenId?: number | null;
+  /** Where norm scales start: 1, or 0 for Gemma's (1 + w) norms. */
+  normScale?: number;
+  /** A family's own rule for a parameter (GPT-2's scaled c_proj), or undefined for the default. */
+  override?: (p: ParamSpec) => InitRule | undefined;
+}
+
+/**
+ * Fresh weights as transformers' `_init_weights` makes them, read off the roles: every
+ * matrix normal(0, std), biases and norm shifts 0, norm scales 1, the padding token's
+ * embedding row 0. Draws happen in parameter order, so a seed gives the same model.
+ */
+export function standardInit(params: readonly ParamSpec[], rng: Random, opts: InitOptions): Weights {
   const w: Weights = new Map();
   for (const p of params) {
     const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
-    const r = rule(p.name);
+    const r = opts.override?.(p) ?? defaultRule(p, opts);
     if (r.kind === 'normal') rng.fillNormal(data, 0, r.std);
     else if (r.value !== 0) data.fill(r.value);
     w.set(p.name, { shape: p.shape, data });
   }
+  const pad = opts.padTokenId ?? null;
+  const embedding = params.find((p) => p.role === 'token_embedding');
+  if (pad !== null && embedding && pad < embedding.shape[0]) {
+    const width = embedding.shape[1];
+    w.get(embedding.name)!.data.fill(0, pad * width, (pad + 1) * width);
+  }
   return w;
+}
+
+function defaultRule(p: ParamSpec, opts: InitOptions): InitRule {
+  if (p.role === 'bias' || (p.role === 'norm' && p.name.endsWith('.bias'))) return { kind: 'fill', value: 0 };
+  if (p.role === 'norm') return { kind: 'fill', value: opts.normScale ?? 1 };
+  return { kind: 'normal', std: opts.std };
 }
 
 /** Reads config keys with one-line errors naming the key and the model type. */

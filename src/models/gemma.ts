@@ -34,7 +34,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -215,15 +215,8 @@ export function gemmaParameters(cfg: GemmaConfig): ParamSpec[] {
  * normal(0, initializer_range), biases 0, every RMSNorm γ 0 (a scale of 1), the padding row 0.
  */
 export function initGemma(cfg: GemmaConfig, rng: Random): Weights {
-  const w = initWeights(gemmaParameters(cfg), rng, (name) => {
-    if (name.endsWith('norm.weight') || name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    const C = cfg.hiddenSize;
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * C, (cfg.padTokenId + 1) * C);
-  }
-  return w;
+  // Gemma's norms scale by (1 + w): w starts at 0.
+  return standardInit(gemmaParameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId, normScale: 0 });
 }
 
 const inverseFreqs = (rope: RopeConfig, cfg: GemmaConfig) => inverseFrequencies(rope.ropeTheta, rope.ropeScaling, cfg.headDim);

@@ -14,7 +14,7 @@ import * as ref from './reference.js';
 import { geluApproximation } from './activation.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -92,11 +92,9 @@ export function gpt2Parameters(cfg: Gpt2Config): ParamSpec[] {
  */
 export function initGpt2(cfg: Gpt2Config, rng: Random) {
   const std = cfg.initializerRange;
-  return initWeights(gpt2Parameters(cfg), rng, (name) => {
-    if (/\.ln_(1|2|f)\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    if (name.endsWith('c_proj.weight')) return { kind: 'normal', std: std / Math.sqrt(2 * cfg.numLayers) };
-    return { kind: 'normal', std };
+  return standardInit(gpt2Parameters(cfg), rng, {
+    std,
+    override: (p) => (p.name.endsWith('c_proj.weight') ? { kind: 'normal', std: std / Math.sqrt(2 * cfg.numLayers) } : undefined),
   });
 }
 

@@ -17,7 +17,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -126,11 +126,7 @@ export function gptNeoParameters(cfg: GptNeoConfig): ParamSpec[] {
  * weights normal(0, initializer_range), biases 0, LayerNorm γ = 1, β = 0 (no residual scaling).
  */
 export function initGptNeo(cfg: GptNeoConfig, rng: Random) {
-  return initWeights(gptNeoParameters(cfg), rng, (name) => {
-    if (/\.ln_(1|2|f)\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
+  return standardInit(gptNeoParameters(cfg), rng, { std: cfg.initializerRange });
 }
 
 type Param = (name: string) => Value;

@@ -16,7 +16,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -95,11 +95,7 @@ export function gptNeoxParameters(cfg: GptNeoxConfig): ParamSpec[] {
 
 /** transformers' default _init_weights: Linear/Embedding normal(0, initializer_range), biases 0, LayerNorm γ=1 β=0. */
 export function initGptNeox(cfg: GptNeoxConfig, rng: Random): Weights {
-  return initWeights(gptNeoxParameters(cfg), rng, (name) => {
-    if (/layernorm\.weight$|layer_norm\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
+  return standardInit(gptNeoxParameters(cfg), rng, { std: cfg.initializerRange });
 }
 
 type Param = (name: string) => Value;

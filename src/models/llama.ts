@@ -30,7 +30,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -190,16 +190,7 @@ export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
  * normal(0, initializer_range), biases 0, RMSNorm γ = 1, the padding token's embedding row 0.
  */
 export function initLlama(cfg: LlamaConfig, rng: Random) {
-  const w = initWeights(llamaParameters(cfg), rng, (name) => {
-    if (name.endsWith('norm.weight')) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    const C = cfg.hiddenSize;
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * C, (cfg.padTokenId + 1) * C);
-  }
-  return w;
+  return standardInit(llamaParameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;

@@ -16,7 +16,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -119,16 +119,7 @@ export function optParameters(cfg: OptConfig): ParamSpec[] {
  * weights normal(0, init_std), biases 0, LayerNorm γ = 1, β = 0, the padding token's row 0.
  */
 export function initOpt(cfg: OptConfig, rng: Random) {
-  const w = initWeights(optParameters(cfg), rng, (name) => {
-    if (/layer_norm\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    const P = cfg.wordEmbedDim;
-    w.get('model.decoder.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * P, (cfg.padTokenId + 1) * P);
-  }
-  return w;
+  return standardInit(optParameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;

@@ -15,7 +15,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -106,15 +106,7 @@ export function phiParameters(cfg: PhiConfig): ParamSpec[] {
  * LayerNorm γ=1 β=0, the padding token's embedding row 0.
  */
 export function initPhi(cfg: PhiConfig, rng: Random): Weights {
-  const w = initWeights(phiParameters(cfg), rng, (name) => {
-    if (/layernorm\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * cfg.hiddenSize, (cfg.padTokenId + 1) * cfg.hiddenSize);
-  }
-  return w;
+  return standardInit(phiParameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;

@@ -35,7 +35,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -176,13 +176,7 @@ export function phi3Parameters(cfg: Phi3Config): ParamSpec[] {
  * normal(0, initializer_range), RMSNorm γ = 1, the padding token's embedding row 0.
  */
 export function initPhi3(cfg: Phi3Config, rng: Random) {
-  const w = initWeights(phi3Parameters(cfg), rng, (name) =>
-    name.endsWith('norm.weight') ? { kind: 'fill', value: 1 } : { kind: 'normal', std: cfg.initializerRange });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    const C = cfg.hiddenSize;
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * C, (cfg.padTokenId + 1) * C);
-  }
-  return w;
+  return standardInit(phi3Parameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;

@@ -16,7 +16,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -114,15 +114,7 @@ export function stableLmParameters(cfg: StableLmConfig): ParamSpec[] {
  * LayerNorm γ=1 β=0 (the per-head ones too), the padding token's embedding row 0.
  */
 export function initStableLm(cfg: StableLmConfig, rng: Random): Weights {
-  const w = initWeights(stableLmParameters(cfg), rng, (name) => {
-    if (/(layernorm|\.norm|\.norms\.\d+)\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * cfg.hiddenSize, (cfg.padTokenId + 1) * cfg.hiddenSize);
-  }
-  return w;
+  return standardInit(stableLmParameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;

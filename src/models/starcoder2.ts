@@ -16,7 +16,7 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
   ConfigReader,
-  initWeights,
+  standardInit,
   type Architecture,
   type DecoderConfig,
   type DecoderInputs,
@@ -102,15 +102,7 @@ export function starcoder2Parameters(cfg: Starcoder2Config): ParamSpec[] {
  * LayerNorm γ=1 β=0, the padding token's embedding row 0.
  */
 export function initStarcoder2(cfg: Starcoder2Config, rng: Random): Weights {
-  const w = initWeights(starcoder2Parameters(cfg), rng, (name) => {
-    if (/(layernorm|\.norm)\.weight$/.test(name)) return { kind: 'fill', value: 1 };
-    if (name.endsWith('.bias')) return { kind: 'fill', value: 0 };
-    return { kind: 'normal', std: cfg.initializerRange };
-  });
-  if (cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) {
-    w.get('model.embed_tokens.weight')!.data.fill(0, cfg.padTokenId * cfg.hiddenSize, (cfg.padTokenId + 1) * cfg.hiddenSize);
-  }
-  return w;
+  return standardInit(starcoder2Parameters(cfg), rng, { std: cfg.initializerRange, padTokenId: cfg.padTokenId });
 }
 
 type Param = (name: string) => Value;
