@@ -9,12 +9,18 @@
       greedy continuation.
   python3 hf_model.py logits <model_dir> <json>
       Loads a directory (ours) and prints the same reference JSON to stdout, without saving.
+  python3 hf_model.py greedy - <json>
+      json: {"jobs": [{"dir": ..., "prompt": [ids], "state_dict": <file or absent>}, ...],
+             "new_tokens": int}. For each job, in one process (importing torch takes seconds):
+      the greedy continuation and its text (AutoTokenizer from dir). With a state_dict the
+      model is built from dir's config and its weights come from torch.load(<file>), strictly
+      (a bare state dict, as io/exporter's .pt writes it).
 """
 import json
 import sys
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 
 def reference(model, prompts, new_tokens):
@@ -27,6 +33,18 @@ def reference(model, prompts, new_tokens):
                                  min_new_tokens=new_tokens, pad_token_id=0, eos_token_id=None)
             out["greedy"].append(gen[0, len(ids):].tolist())
     return out
+
+
+def greedy(job, spec):
+    if "state_dict" in job:
+        cfg = AutoConfig.from_pretrained(job["dir"])
+        model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", torch_dtype=torch.float32).eval()
+        # strict: every parameter present under its Hugging Face name, nothing extra.
+        model.load_state_dict(torch.load(job["state_dict"], weights_only=True), strict=True)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(job["dir"], attn_implementation="eager", torch_dtype=torch.float32).eval()
+    ids = reference(model, [job["prompt"]], spec["new_tokens"])["greedy"][0]
+    return {"ids": ids, "text": AutoTokenizer.from_pretrained(job["dir"]).decode(ids)}
 
 
 def main():
@@ -43,6 +61,8 @@ def main():
         ref = reference(model, spec["prompts"], spec["new_tokens"])
         with open(f"{path}/reference.json", "w") as f:
             json.dump(ref, f)
+    elif cmd == "greedy":
+        json.dump([greedy(job, spec) for job in spec["jobs"]], sys.stdout)
     elif cmd == "logits":
         model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32).eval()
         json.dump(reference(model, spec["prompts"], spec["new_tokens"]), sys.stdout)
