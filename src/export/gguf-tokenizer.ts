@@ -101,9 +101,10 @@ function characterMerges(tokens: Iterable<string>): string[] {
 }
 
 /**
- * llama.cpp's vocabulary loader reads general.name too: for a name containing "phi3" or "phi-3"
- * it looks these tokens up unconditionally (to set Phi-3's rstrip attributes) and fails with
- * "_Map_base::at" when the vocabulary lacks one. Such a name is then written as "phi_3".
+ * llama.cpp's vocabulary loader reads general.name too: for a name containing phi3 or phi-3,
+ * whatever the architecture, it looks these tokens up unconditionally (to set Phi-3's rstrip
+ * attributes) and fails with "_Map_base::at" when the vocabulary lacks one. Such a name is then
+ * written as phi_3.
  */
 const PHI3_TOKENS = ['</s>', '<unk>', '<s>', '<|endoftext|>'];
 function loadableName(name: string, tokens: string[]): string {
