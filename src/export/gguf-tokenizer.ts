@@ -58,11 +58,23 @@ function kindOf(tj: TokenizerJson): Kind {
   return tj.model?.byte_fallback || metaspace ? 'sentencepiece' : 'raw';
 }
 
-/** llama.cpp's pre-tokenizer for a byte-level vocabulary: GPT-2's own regex where ByteLevel applies it, else the architecture's usual one. */
+/** The Split regexes of byte-level tokenizers and llama.cpp's names for them (its llama-vocab.cpp pre types). */
+const PRE_REGEXES: Record<string, string> = {
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": 'llama-bpe',
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": 'qwen2',
+};
+
+/**
+ * llama.cpp's pre-tokenizer for a byte-level vocabulary, read off its pre-tokenizer: GPT-2's
+ * own regex where ByteLevel applies it, Llama 3's or Qwen 2's Split regex; else the
+ * architecture's usual one.
+ */
 function preOf(tj: TokenizerJson, spec: GgufSpec): string {
   const pre = parts(tj.pre_tokenizer);
   if (pre.length === 1 && pre[0].type === 'ByteLevel' && pre[0].use_regex !== false) return 'gpt-2';
-  return spec.tokenizerPre;
+  const split = pre.length === 2 && pre[1].type === 'ByteLevel' && pre[1].use_regex === false ? pre[0] : null;
+  const regex = split?.type === 'Split' ? (split.pattern as { Regex?: string } | undefined)?.Regex : undefined;
+  return (regex !== undefined && PRE_REGEXES[regex]) || spec.tokenizerPre;
 }
 
 /** Whether the post-processor puts a special token before (bos) or after (eos) the text. */

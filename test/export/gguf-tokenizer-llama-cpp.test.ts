@@ -16,13 +16,16 @@ import { resolveArchitecture } from '../../src/models/index.js';
 import { byteLevelBpeTokenizerJson, charTokenizerFiles, loadTokenizer } from '../../src/models/tokenizer.js';
 import { ensureLlamaCpp } from '../../bench/peers/llama-cpp.js';
 import { llamaCppTokenize } from '../../bench/peers/llama-cpp-tokenizer.js';
-import { loadVocabularies } from '../../bench/peers/vocabularies.js';
+import { chatTokenizerDirs, loadVocabularies } from '../../bench/peers/vocabularies.js';
 import { run } from '../tools/fixtures.js';
 
 const unavailable = ensureLlamaCpp();
 const vocabularies = unavailable ? null : loadVocabularies();
 const skip = unavailable ?? (vocabularies && 'error' in vocabularies ? vocabularies.error : null);
 if (skip) console.warn(`gguf-tokenizer-llama-cpp: SKIPPED — ${skip}`);
+const realDirs = unavailable ? null : chatTokenizerDirs();
+const realSkip = unavailable ?? (realDirs && 'error' in realDirs ? realDirs.error : null);
+if (realSkip && !unavailable) console.warn(`gguf-tokenizer-llama-cpp (Llama 3 / Qwen 3 vocabularies): SKIPPED — ${realSkip}`);
 
 const engine = new Engine({ threads: 1 });
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-gguf-tok-'));
@@ -33,6 +36,7 @@ afterAll(async () => {
 
 const SHAKESPEARE = "\nFirst Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.  You're  all resolved?\n";
 const UNICODE = 'Café naïve — 日本語 déjà vu,\n  twice  spaced… ok';
+const TINY = { hidden_size: 16, num_attention_heads: 2, num_key_value_heads: 2, num_hidden_layers: 1, intermediate_size: 32, max_position_embeddings: 64 };
 
 /** A one-layer model directory (weights do not matter here) with the given tokenizer files. */
 function writeModel(name: string, config: Record<string, unknown>, tokenizerJson: object, tokenizerConfig: object = {}): string {
@@ -54,7 +58,7 @@ async function exportGguf(model: string): Promise<string> {
 describe.skipIf(skip !== null)('GGUF tokenizers in llama.cpp', () => {
   it('char-level, GPT-2 byte-level and LLaMA 2 SentencePiece vocabularies round-trip: llama.cpp tokenizes to our ids and detokenizes to our text', async () => {
     const v = vocabularies as Exclude<typeof vocabularies, { error: string } | null>;
-    const tiny = { hidden_size: 16, num_attention_heads: 2, num_key_value_heads: 2, num_hidden_layers: 1, intermediate_size: 32, max_position_embeddings: 64 };
+    const tiny = TINY;
     const chars = charTokenizerFiles(SHAKESPEARE + UNICODE);
     const cases: { name: string; model: string; dir: string; text: string }[] = [
       { name: 'embedded char-level', model: 'builtin:shakespeare-char', dir: path.resolve('assets/models/shakespeare-char'), text: SHAKESPEARE },
@@ -88,4 +92,22 @@ describe.skipIf(skip !== null)('GGUF tokenizers in llama.cpp', () => {
     const got = llamaCppTokenize(jobs).map((r, i) => ({ name: cases[i].name, ...r }));
     expect(got).toEqual(want);
   });
+});
+
+describe.skipIf(realSkip !== null)('GGUF byte-level tokenizers with their own split regex in llama.cpp', () => {
+  it("Llama 3.1's and Qwen 3's vocabularies (on a llama model, so the pre-tokenizer comes from the tokenizer) round-trip: digits, contractions, newlines", async () => {
+    const dirs = realDirs as Record<string, string>;
+    const text = `${SHAKESPEARE}I'll pay 1234567 ducats, they'd say.\n\n\tTab ${UNICODE} \u{1F600}!`;
+    const jobs = [];
+    const want = [];
+    for (const name of ['llama3_1', 'qwen3']) {
+      const tok = loadTokenizer(dirs[name]);
+      const config = { model_type: 'llama', ...TINY, vocab_size: tok.vocabSize };
+      writeModel(name, config, JSON.parse(fs.readFileSync(path.join(dirs[name], 'tokenizer.json'), 'utf8')), JSON.parse(fs.readFileSync(path.join(dirs[name], 'tokenizer_config.json'), 'utf8')));
+      const ids = tok.encode(text, { addSpecialTokens: false });
+      want.push({ name, ids, text });
+      jobs.push({ file: await exportGguf(name), text, ids });
+    }
+    expect(llamaCppTokenize(jobs).map((r, i) => ({ name: want[i].name, ...r }))).toEqual(want);
+  }, 300_000);
 });

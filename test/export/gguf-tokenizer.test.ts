@@ -39,6 +39,18 @@ describe('GGUF tokenizer metadata', () => {
     });
   });
 
+  it("Llama 3's and Qwen 2's split regexes name llama.cpp's pre-tokenizer; an unknown one falls back to the architecture's", () => {
+    const splitThenBytes = (regex: string) => ({
+      ...byteLevelBpeTokenizerJson({ a: 0 }, ''),
+      pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated' }, { type: 'ByteLevel', use_regex: false }] },
+    });
+    const words = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|";
+    const rest = "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    expect(metadata(splitThenBytes(`${words}\\p{N}{1,3}${rest}`))['tokenizer.ggml.pre']).toBe('llama-bpe');
+    expect(metadata(splitThenBytes(`${words}\\p{N}${rest}`))['tokenizer.ggml.pre']).toBe('qwen2');
+    expect(metadata(splitThenBytes('\\d+'))['tokenizer.ggml.pre']).toBe('default');
+  });
+
   it('a SentencePiece-style vocabulary is a llama model: byte tokens typed, merged pieces scored by merge rank, BOS added as its post-processor does', () => {
     const m = metadata({
       added_tokens: [{ id: 0, content: '<unk>', special: true }, { id: 1, content: '<s>', special: true }],
