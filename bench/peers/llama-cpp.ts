@@ -5,11 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { PEERS_DIR as dir } from './npm-peer.js';
 
 const VERSION = '3.22.1';
-const dir = process.env.SMOLBOX_PEERS_DIR ?? path.join(os.homedir(), '.cache', 'smolbox', 'test-peers');
 
 const RUNNER = `
 import { getLlama } from 'node-llama-cpp';

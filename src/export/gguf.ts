@@ -7,14 +7,13 @@
  * Names, hyperparameters and any row permutation come from the architecture's `gguf` spec;
  * Conv1D weights ([in, out]) are transposed to [out, in] here, for every family.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../core/tool.js';
 import { isInOut, type Architecture, type DecoderConfig, type GgufSpec, type ParamSpec } from '../models/architecture.js';
 import { f32ToF16 } from '../models/float16.js';
 import type { Tensor, Weights } from '../models/tensor.js';
 import { toGgufBlocks, type QuantizedMatrix } from '../transforms/blocks.js';
 import { type GgmlType, type GgufTensor, type GgufValue, writeGguf } from './gguf-format.js';
+import { tokenizerMetadata } from './gguf-tokenizer.js';
 
 export interface GgufSource {
   /** Directory holding tokenizer.json (for the tokenizer.ggml.* keys), if any. */
@@ -62,32 +61,6 @@ function floatBytes(data: Float32Array, type: GgmlType): Uint8Array {
   const half = new Uint16Array(data.length);
   f32ToF16(data, half);
   return new Uint8Array(half.buffer);
-}
-
-/** tokenizer.ggml.* from a BPE tokenizer.json; empty when there is none. */
-function tokenizerMetadata(dir: string, cfg: DecoderConfig, spec: GgufSpec): Map<string, GgufValue> {
-  const kv = new Map<string, GgufValue>();
-  const file = path.join(dir, 'tokenizer.json');
-  if (!fs.existsSync(file)) return kv;
-  const tj = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
-    added_tokens?: { id: number; content: string; special?: boolean }[];
-  };
-  if (tj.model?.type !== 'BPE' || !tj.model.vocab) return kv;
-  const tokens: string[] = [];
-  const types: number[] = [];
-  for (const [tok, id] of Object.entries(tj.model.vocab)) { tokens[id] = tok; types[id] = 1; }
-  for (const a of tj.added_tokens ?? []) { tokens[a.id] = a.content; types[a.id] = a.special ? 3 : 4; }
-  for (let i = 0; i < Math.max(cfg.vocabSize, tokens.length); i++) if (tokens[i] === undefined) { tokens[i] = `[PAD${i}]`; types[i] = 5; }
-  kv.set('tokenizer.ggml.model', { type: 'string', value: 'gpt2' });
-  kv.set('tokenizer.ggml.pre', { type: 'string', value: spec.tokenizerPre });
-  kv.set('tokenizer.ggml.tokens', { type: 'string[]', value: tokens });
-  kv.set('tokenizer.ggml.token_type', { type: 'i32[]', value: types });
-  kv.set('tokenizer.ggml.merges', { type: 'string[]', value: (tj.model.merges ?? []).map((m) => (Array.isArray(m) ? m.join(' ') : m)) });
-  const eos = Array.isArray(cfg.eosTokenId) ? cfg.eosTokenId[0] : cfg.eosTokenId;
-  if (cfg.bosTokenId !== null) kv.set('tokenizer.ggml.bos_token_id', { type: 'u32', value: cfg.bosTokenId });
-  if (eos !== null && eos !== undefined) kv.set('tokenizer.ggml.eos_token_id', { type: 'u32', value: eos });
-  return kv;
 }
 
 /** The size keys every architecture has, then the architecture's own, under its prefix. */
@@ -143,7 +116,8 @@ export function exportGguf(file: string, src: GgufSource, params: ParamSpec[]): 
     ['general.name', { type: 'string', value: src.name }],
     ['general.file_type', { type: 'u32', value: fileType }],
     ...hyper,
-    ...tokenizerMetadata(src.dir, src.cfg, spec),
+    // May replace general.name (a Map keeps the first key's place and the last value).
+    ...tokenizerMetadata(src.dir, src.cfg, spec, src.name),
   ]);
   writeGguf(file, metadata, tensors);
   return { tensors: tensors.length, fileType };

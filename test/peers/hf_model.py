@@ -15,12 +15,18 @@
   python3 hf_model.py make-from <json>
       json: {"models": {"<out_dir>": "<config_dir>", ...}, "seed", "noise", "prompts", "new_tokens"}
       As make, for models built from the config.json in each <config_dir> as transformers reads it.
+  python3 hf_model.py greedy - <json>
+      json: {"jobs": [{"dir": ..., "prompt": [ids], "state_dict": <file or absent>}, ...],
+             "new_tokens": int}. For each job, in one process (importing torch takes seconds):
+      the greedy continuation and its text (AutoTokenizer from dir). With a state_dict the
+      model is built from dir's config and its weights come from torch.load(<file>), strictly
+      (a bare state dict, as io/exporter's .pt writes it).
 """
 import json
 import sys
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 
 def reference(model, prompts, new_tokens):
@@ -47,6 +53,18 @@ def make(cfg, path, spec):
         json.dump(ref, f)
 
 
+def greedy(job, spec):
+    if "state_dict" in job:
+        cfg = AutoConfig.from_pretrained(job["dir"])
+        model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", torch_dtype=torch.float32).eval()
+        # strict: every parameter present under its Hugging Face name, nothing extra.
+        model.load_state_dict(torch.load(job["state_dict"], weights_only=True), strict=True)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(job["dir"], attn_implementation="eager", torch_dtype=torch.float32).eval()
+    ids = reference(model, [job["prompt"]], spec["new_tokens"])["greedy"][0]
+    return {"ids": ids, "text": AutoTokenizer.from_pretrained(job["dir"]).decode(ids)}
+
+
 def main():
     if sys.argv[1] in ("configs", "make-from"):
         cmd, path, spec = sys.argv[1], None, json.loads(sys.argv[2])
@@ -62,6 +80,8 @@ def main():
     elif cmd == "make-from":
         for out, config_dir in spec["models"].items():
             make(AutoConfig.from_pretrained(config_dir), out, spec)
+    elif cmd == "greedy":
+        json.dump([greedy(job, spec) for job in spec["jobs"]], sys.stdout)
     elif cmd == "logits":
         model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32).eval()
         json.dump(reference(model, spec["prompts"], spec["new_tokens"]), sys.stdout)

@@ -6,10 +6,13 @@ export default defineTool({
   description:
     'Samples with temperature, top-k, top-p and a repetition penalty (--no-do-sample = greedy),\n' +
     'stops at EOS or after max_new_tokens. With --json the result holds prompt_ids, generated_ids,\n' +
-    'text and tokens_per_s.',
+    'text and tokens_per_s. --chat sends the prompt as a user message (after --system, if given)\n' +
+    'through the tokenizer\'s chat template.',
   args: {
     model_path: arg.modelIn(),
-    prompt: arg.string('Once upon a time', 'text to continue'),
+    prompt: arg.string('Once upon a time', 'text to continue (with --chat: the user message)'),
+    chat: arg.boolean(false, "apply the tokenizer's chat template to the prompt"),
+    system: arg.string('', 'system message (with --chat)'),
     max_new_tokens: arg.integer(50, 'tokens to generate at most', { min: 1 }),
     do_sample: arg.boolean(true, 'sample (false = greedy decoding)'),
     temperature: arg.number(0.6, 'softmax temperature', { gt: 0 }),
@@ -22,15 +25,18 @@ export default defineTool({
   async run(ctx, args) {
     requireCpu(args.device);
     if (args.prompt.length === 0) throw new UserError('--prompt is empty: give some text to continue');
+    if (args.system && !args.chat) throw new UserError('--system is a chat message: add --chat');
     const engine = await engineOf(ctx);
     const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
     const tokenizer = model.tokenizer;
     if (!tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; the sampler needs tokenizer.json to read the prompt`);
-    const promptIds = tokenizer.encode(args.prompt);
+    // The template writes the special tokens itself: its text is encoded without adding any.
+    const prompt = args.chat ? await chatPrompt(model.dir, args.model_path, args.system, args.prompt) : args.prompt;
+    const promptIds = tokenizer.encode(prompt, { addSpecialTokens: !args.chat });
     const session = await engine.session(model);
     const { generate } = await import('../../src/runtime/generate.js');
     const decoder = tokenizer.streamDecoder({ skipSpecialTokens: true });
-    if (!ctx.json) ctx.emit.token(args.prompt);
+    if (!ctx.json) ctx.emit.token(prompt);
     const gen = await generate(session, promptIds, {
       maxNewTokens: args.max_new_tokens,
       sampling: { doSample: args.do_sample, temperature: args.temperature, topK: args.top_k, topP: args.top_p, repetitionPenalty: args.repetition_penalty },
@@ -55,6 +61,12 @@ export default defineTool({
     };
   },
 });
+
+async function chatPrompt(dir: string, name: string, system: string, user: string): Promise<string> {
+  const { loadChatTemplate, renderChat } = await import('../../src/models/chat-template.js');
+  const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: user }];
+  return renderChat(loadChatTemplate(dir, name), messages);
+}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
