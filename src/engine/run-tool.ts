@@ -12,6 +12,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { recoverDir } from '../core/atomic-write.js';
 import { emitterFor, type ToolEvent, type ToolResult } from '../core/events.js';
 import { toolHelp } from '../core/help.js';
 import { appendHistory, commitStep, hashDirectory, type HistoryRecord } from '../core/history.js';
@@ -97,6 +98,9 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
   }
   const created: string[] = [];
   for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+    // A kill between an earlier swap's renames left the output aside: put it back before
+    // anything below takes its absence for a fresh output.
+    recoverDir(dir);
     // A model output replaces what is there: refuse a directory smolbox does not own now,
     // not after minutes of work (writeCheckpoint checks again when it writes).
     if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);

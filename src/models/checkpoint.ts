@@ -194,6 +194,8 @@ export interface WriteCheckpointOptions {
   dtype?: 'F32' | 'F16';
   /** The argument that named `dir` (e.g. `--output_model_path`), for the refusal message. */
   flag?: string;
+  /** Writes more into the directory being built (the finetuner's training state), so it is swapped in with the model. */
+  extra?: (dir: string) => void;
 }
 
 /** JSON as transformers writes it: 2-space indent, sorted keys, trailing newline. */
@@ -243,6 +245,7 @@ export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: Writ
       for (const f of ckpt.tokenizerFiles ?? []) fs.copyFileSync(path.join(ckpt.dir, f), path.join(tmp, f));
     }
     writeOwnerFile(tmp, ckpt.provenance);
+    opts.extra?.(tmp);
   });
   return config;
 }

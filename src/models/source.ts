@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recoverDir } from '../core/atomic-write.js';
 import type { Emitter } from '../core/events.js';
+import { readState } from '../core/state.js';
 import { UserError } from '../core/tool.js';
 import type { HubSettings } from '../hub/settings.js';
 
@@ -78,6 +80,17 @@ function looksLocal(spec: string, cwd: string): boolean {
   return spec.includes('/') && fs.existsSync(path.join(cwd, first));
 }
 
+/** The state key whose value is `spec`, if any (an unreadable state names none). */
+function stateKeyNaming(spec: string, cwd: string): string | undefined {
+  let state: ReturnType<typeof readState>;
+  try {
+    state = readState(cwd);
+  } catch {
+    return undefined;
+  }
+  return (['model_path', 'output_model_path'] as const).find((k) => state?.[k] === spec);
+}
+
 function builtin(kind: 'models' | 'datasets', name: string): string {
   const names = listBuiltins(kind);
   const found = names.find((n) => n === name) ?? names.find((n) => n.replace(/\.[^.]+$/, '') === name);
@@ -95,6 +108,8 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
   if (trimmed.startsWith(BUILTIN_PREFIX)) return builtin('models', trimmed.slice(BUILTIN_PREFIX.length));
   const cwd = opts.cwd ?? process.cwd();
   const local = path.resolve(cwd, expandHome(trimmed));
+  const restored = recoverDir(local);
+  if (restored) opts.emit?.log(`${trimmed} was left aside by an interrupted write; restored it from ${path.basename(restored)}`, 'warn');
   if (fs.existsSync(local)) {
     if (!fs.statSync(local).isDirectory()) {
       throw new UserError(`${trimmed} is a file; a model is a directory holding config.json and model.safetensors`);
@@ -102,6 +117,9 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
     return local;
   }
   if (looksLocal(trimmed, cwd)) throw new UserError(`no such directory: ${trimmed}`);
+  const key = stateKeyNaming(trimmed, cwd);
+  // A path the state recorded is a directory a step wrote, never a hub id to download.
+  if (key) throw new UserError(`no such directory: ${trimmed} (the state's ${key}); it was moved or deleted: pass --model_path, or smox set ${key} <dir>`);
   const { downloadModel } = await import('../hub/download.js');
   return downloadModel(trimmed, opts);
 }
