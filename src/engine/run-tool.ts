@@ -22,6 +22,7 @@ import { resolvePathArgs } from '../core/resolve.js';
 import { nextState, readState, type SmolboxState } from '../core/state.js';
 import { type ToolContext, UserError } from '../core/tool.js';
 import { checkReplaceable } from '../models/owned-dir.js';
+import { lockOutput } from '../core/output-lock.js';
 
 export interface RunToolOptions {
   /** The directory holding (or to hold) `.smolbox/`. */
@@ -63,6 +64,8 @@ interface Prepared {
   stateChanges: Partial<SmolboxState>;
   /** Output directories this step created, to remove again if the tool leaves them empty. */
   created: string[];
+  /** Releases the step's output locks (core/output-lock.ts). */
+  unlock: () => void;
 }
 
 /** Config keys that are user defaults for tool arguments of the same name. */
@@ -97,19 +100,28 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
     if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);
   }
   const created: string[] = [];
-  for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
-    // A kill between an earlier swap's renames left the output aside: put it back before
-    // anything below takes its absence for a fresh output.
-    recoverDir(dir);
-    // A model output replaces what is there: refuse a directory smolbox does not own now,
-    // not after minutes of work (writeCheckpoint checks again when it writes).
-    if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      created.push(dir);
+  const locks: (() => void)[] = [];
+  const unlock = () => locks.splice(0).forEach((release) => release());
+  try {
+    for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+      // One writer per output, from before it is first touched until the step is recorded.
+      locks.push(lockOutput(dir, tool.name, `--${argName}`));
+      // A kill between an earlier swap's renames left the output aside: put it back before
+      // anything below takes its absence for a fresh output.
+      recoverDir(dir);
+      // A model output replaces what is there: refuse a directory smolbox does not own now,
+      // not after minutes of work (writeCheckpoint checks again when it writes).
+      if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
+      if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        created.push(dir);
+      }
     }
+  } catch (err) {
+    unlock();
+    throw err;
   }
-  return { tool, action: parsed.action, values, state, stateChanges, created };
+  return { tool, action: parsed.action, values, state, stateChanges, created, unlock };
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -148,6 +160,15 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
     return { ok: false, error: message, failure: 'usage' };
   }
 
+  try {
+    return await runPrepared(prep, opts, signal);
+  } finally {
+    prep.unlock();
+  }
+}
+
+/** The run and record phases, with the output locks held. */
+async function runPrepared(prep: Prepared, opts: RunToolOptions, signal: AbortSignal): Promise<RunToolOutcome> {
   const { tool, action, values, state } = prep;
   const started = Date.now();
   const ctx: ToolContext = {

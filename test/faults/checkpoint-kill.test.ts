@@ -66,8 +66,9 @@ describe('a finetuner killed at any disk operation resumes to the same weights',
         if (!r.ok) throw new Killed(r.error);
       }), { kill: true });
       expect(err, `op ${k}: ${trace[k - 1]}`).toBeInstanceOf(Killed);
-      // A dead process's lock is broken by the next smox (its pid is gone); this one is alive.
+      // A dead process's locks are broken by the next smox (its pid is gone); this one is alive.
       fs.rmSync(path.join(cwd, '.smolbox', 'state.lock'), { force: true });
+      fs.rmSync(path.join(cwd, '.out.lock'), { force: true });
       // A killed run's state may still name the previous output: the test's next start names it.
       const finished = fs.existsSync(path.join(out, 'config.json')) && !fs.existsSync(path.join(out, 'training_state'));
       if (finished && readCheckpoint(out).provenance?.metrics?.steps === 3) {
