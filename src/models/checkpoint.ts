@@ -9,6 +9,7 @@ import path from 'node:path';
 import { replaceDir } from '../core/atomic-write.js';
 import { UserError } from '../core/tool.js';
 import { checkReplaceable, OWNER_KEY, OWNER_FORMAT } from './owned-dir.js';
+import { checkConfigSizes } from './weight-checks.js';
 import type { Tensor, Weights } from './tensor.js';
 import { dequantizeStored } from '../transforms/quantize.js';
 import { isInOut } from './architecture.js';
@@ -165,6 +166,8 @@ export function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): C
   } else {
     throw new UserError(`${dir} has no model.safetensors (nor model.safetensors.index.json)`);
   }
+  // Before the architecture reads the config: its sizes may be hostile (n_layer: 1e9).
+  checkConfigSizes(dir, info.config, contents.weights, contents.raw);
   const weights = sanitizeWeights(info.config, contents.weights);
   // Quantized payloads (transform/quantizer) load as the floats they stand for.
   if (contents.raw.size) dequantizeStored(weights, contents.raw, inOutLookup(info.config));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recoverDir } from '../core/atomic-write.js';
 import type { Emitter } from '../core/events.js';
-import { readState } from '../core/state.js';
+import { readHistory } from '../core/history.js';
 import { UserError } from '../core/tool.js';
 import type { HubSettings } from '../hub/settings.js';
 
@@ -80,15 +80,16 @@ function looksLocal(spec: string, cwd: string): boolean {
   return spec.includes('/') && fs.existsSync(path.join(cwd, first));
 }
 
-/** The state key whose value is `spec`, if any (an unreadable state names none). */
-function stateKeyNaming(spec: string, cwd: string): string | undefined {
-  let state: ReturnType<typeof readState>;
+/** The step recorded in this directory's history as writing output `spec` ("tool at time"), if any. */
+function stepThatWrote(spec: string, cwd: string): string | undefined {
+  let records: ReturnType<typeof readHistory>;
   try {
-    state = readState(cwd);
+    records = readHistory(cwd);
   } catch {
     return undefined;
   }
-  return (['model_path', 'output_model_path'] as const).find((k) => state?.[k] === spec);
+  const r = [...records].reverse().find((rec) => rec.status === 'ok' && Object.keys(rec.outputs ?? {}).some((k) => rec.args[k] === spec));
+  return r && `${r.name} at ${r.time}`;
 }
 
 function builtin(kind: 'models' | 'datasets', name: string): string {
@@ -117,9 +118,9 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
     return local;
   }
   if (looksLocal(trimmed, cwd)) throw new UserError(`no such directory: ${trimmed}`);
-  const key = stateKeyNaming(trimmed, cwd);
-  // A path the state recorded is a directory a step wrote, never a hub id to download.
-  if (key) throw new UserError(`no such directory: ${trimmed} (the state's ${key}); it was moved or deleted: pass --model_path, or smox set ${key} <dir>`);
+  const writer = stepThatWrote(trimmed, cwd);
+  // A directory a step wrote here is no hub id to download, even when it looks like one.
+  if (writer) throw new UserError(`no such directory: ${trimmed} (written by ${writer}); it was moved or deleted: pass another --model_path, or smox set model_path <dir>`);
   const { downloadModel } = await import('../hub/download.js');
   return downloadModel(trimmed, opts);
 }
