@@ -13,6 +13,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { recoverDir } from '../core/atomic-write.js';
+import { osErrorWithPath } from '../core/os-error.js';
 import { emitterFor, type ToolEvent, type ToolResult } from '../core/events.js';
 import { toolHelp } from '../core/help.js';
 import { appendHistory, commitStep, hashDirectory, type HistoryRecord } from '../core/history.js';
@@ -137,6 +138,7 @@ function isEmptyDir(dir: string): boolean {
  * User tools cannot import our UserError class, so an Error named "UserError" counts too.
  */
 function describeFailure(err: unknown, toolName: string): { message: string; detail?: string } {
+  err = osErrorWithPath(err);
   if (err instanceof UserError || (err instanceof Error && err.name === 'UserError')) return { message: err.message, detail: err.stack };
   if (err instanceof Error) return { message: `${toolName}: ${err.message.split('\n')[0]}`, detail: err.stack };
   return { message: `${toolName}: ${String(err)}` };

@@ -13,6 +13,9 @@ import { vi } from 'vitest';
 /** Operations that change what is on disk (the ones a kill can interrupt). */
 export const DISK_OPS = ['writeSync', 'writeFileSync', 'appendFileSync', 'copyFileSync', 'renameSync', 'mkdirSync', 'rmSync', 'rmdirSync', 'fsyncSync', 'linkSync', 'openSync'] as const;
 
+/** Operations that can fail for want of space (opening to read and removing cannot). */
+export const WRITE_OPS = ['writeSync', 'writeFileSync', 'appendFileSync', 'copyFileSync', 'renameSync', 'mkdirSync', 'fsyncSync', 'linkSync'] as const;
+
 export class Killed extends Error {}
 
 export type Fault = { kill: true } | { code: string };
@@ -21,10 +24,10 @@ export type Fault = { kill: true } | { code: string };
  * Runs `fn` with disk operation `k` (1-based) failing as `fault`; returns the error it ended
  * with (undefined when it succeeded) and how many operations it reached.
  */
-export async function faultAt(k: number, fn: () => unknown, fault: Fault, trace?: string[]): Promise<{ err: unknown; ops: number }> {
+export async function faultAt(k: number, fn: () => unknown, fault: Fault, trace?: string[], ops: readonly (typeof DISK_OPS)[number][] = DISK_OPS): Promise<{ err: unknown; ops: number }> {
   let n = 0;
   let dead = false;
-  const spies = DISK_OPS.map((op) => {
+  const spies = ops.map((op) => {
     const real = fs[op] as (...a: unknown[]) => unknown;
     return vi.spyOn(fs, op).mockImplementation(((...args: unknown[]) => {
       if (dead) throw new Killed('dead');
@@ -34,7 +37,8 @@ export async function faultAt(k: number, fn: () => unknown, fault: Fault, trace?
           dead = true;
           throw new Killed(`killed at op ${k} (${op})`);
         }
-        throw Object.assign(new Error(`${fault.code}: simulated, ${op}`), { code: fault.code });
+        // As Node's own: the code, and the path when the call names one.
+        throw Object.assign(new Error(`${fault.code}: simulated, ${op}`), { code: fault.code, ...(typeof args[0] === 'string' ? { path: args[0] } : {}) });
       }
       return real.apply(fs, args);
     }) as never);
@@ -50,8 +54,8 @@ export async function faultAt(k: number, fn: () => unknown, fault: Fault, trace?
 }
 
 /** How many disk operations `fn` performs. */
-export async function countOps(fn: () => unknown, trace?: string[]): Promise<number> {
-  const { err, ops } = await faultAt(Infinity, fn, { kill: true }, trace);
+export async function countOps(fn: () => unknown, trace?: string[], only: readonly (typeof DISK_OPS)[number][] = DISK_OPS): Promise<number> {
+  const { err, ops } = await faultAt(Infinity, fn, { kill: true }, trace, only);
   if (err) throw err;
   return ops;
 }
