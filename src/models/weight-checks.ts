@@ -3,7 +3,9 @@
  * the weights cannot back (a hand-edited or hostile config.json), and values that are not finite.
  * Both run on every model load, before anything is built from the config.
  */
+import os from 'node:os';
 import { UserError } from '../core/tool.js';
+import type { DecoderConfig } from './architecture.js';
 import type { RawTensor } from './safetensors.js';
 import type { Weights } from './tensor.js';
 
@@ -53,5 +55,20 @@ export function checkFinite(dir: string, weights: Weights, override: string): vo
   const bad = firstNonFinite(weights);
   if (bad) {
     throw new UserError(`${dir}: tensor ${bad.name} holds ${bad.value} (at index ${bad.index}); the weights are damaged — re-download or re-export them, or pass ${override} to load them anyway`);
+  }
+}
+
+/**
+ * Refuses a model that cannot fit in memory before its parameters are listed or drawn (a
+ * config made, not read with weights: the reinitializer's). Every layer holds at least the
+ * query and output projections (2 × hidden² floats), the embedding vocab × hidden: a lower
+ * bound that holds for every family.
+ */
+export function checkFitsInMemory(cfg: DecoderConfig, totalBytes = os.totalmem()): void {
+  const floats = cfg.vocabSize * cfg.hiddenSize + cfg.numLayers * 2 * cfg.hiddenSize * cfg.hiddenSize;
+  const bytes = 4 * floats;
+  if (!(bytes <= totalBytes)) {
+    const gb = (n: number) => `${(n / 2 ** 30).toPrecision(3)} GiB`;
+    throw new UserError(`a ${cfg.modelType} of ${cfg.numLayers} layers × ${cfg.hiddenSize} wide (vocabulary ${cfg.vocabSize}) needs at least ${gb(bytes)} for its weights, more than this machine's ${gb(totalBytes)}; choose smaller sizes`);
   }
 }

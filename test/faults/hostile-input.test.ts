@@ -69,7 +69,16 @@ describe('config sizes are checked against the weights before anything is built 
     expect(r.error).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/config\\.json: ${key} is ${change[key]}, but the weights hold \\d+ (tensors|values in all); the config does not belong to these weights$`));
     expect(snapshot(dir)).toEqual(before);
   });
-  it('records its counts', () => tally('oversized configs', { cases: CASES.length, faults: CASES.length, lost: 0 }));
+  it.each([['gpt2', ['--num-layers', '1000000000']], ['gpt2', ['--hidden-size', '4000000', '--num-heads', '1']], ['llama', ['--num-layers', '100000000']]])(
+    'the reinitializer asked for a %s of %j refuses in one line before drawing a weight',
+    async (base, flags) => {
+      const r = await run(cwd, engine, ['transform/reinitializer', '--model-path', base === 'gpt2' ? 'tiny' : 'llama', ...flags, '--output-model-path', 'huge']);
+      expect(r.error).toMatch(/^a (gpt2|llama) of \d+ layers × \d+ wide \(vocabulary \d+\) needs at least [\d.e+]+ GiB for its weights, more than this machine's [\d.]+ GiB; choose smaller sizes$/);
+      expect(fs.existsSync(path.join(cwd, 'huge'))).toBe(false);
+    },
+  );
+
+  it('records its counts', () => tally('oversized configs', { cases: CASES.length + 3, faults: CASES.length + 3, lost: 0 }));
 });
 
 describe('NaN and Inf in weights', () => {
