@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Prints the fault-injection suites' counts (test/faults) as one line at the end.
+    globalSetup: ['test/faults/summary.ts'],
   },
 });

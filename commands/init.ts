@@ -7,12 +7,14 @@ import { defineCommand } from '../src/core/command.js';
 import { recordInit } from '../src/core/history.js';
 import { readState, stateDir } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
+import { refuseWhileRunning } from '../src/core/output-lock.js';
 
 export default defineCommand({
   summary: 'clear and recreate .smolbox/',
   usage: 'smox init',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`init takes no arguments (got "${ctx.argv[0]}"); usage: smox init`);
+    refuseWhileRunning(ctx.cwd, 'init');
     const started = Date.now();
     let before = null;
     try {

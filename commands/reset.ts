@@ -7,12 +7,14 @@ import fs from 'node:fs';
 import { defineCommand } from '../src/core/command.js';
 import { resetState, stateDir } from '../src/core/state.js';
 import { UserError } from '../src/core/tool.js';
+import { refuseWhileRunning } from '../src/core/output-lock.js';
 
 export default defineCommand({
   summary: 'remove .smolbox/',
   usage: 'smox reset',
   async run(ctx) {
     if (ctx.argv.length > 0) throw new UserError(`reset takes no arguments (got "${ctx.argv[0]}"); usage: smox reset`);
+    refuseWhileRunning(ctx.cwd, 'reset');
     const dir = stateDir(ctx.cwd);
     const existed = fs.existsSync(dir);
     await resetState(ctx.cwd);

@@ -90,6 +90,10 @@ export function replaceDir(target: string, fill: (tmp: string) => void): void {
   const tmp = siblingTemp(target);
   try {
     fs.mkdirSync(parent, { recursive: true });
+    // A kill between an earlier swap's two renames left the old directory aside: back first, so
+    // that a failure below still leaves it in place.
+    recoverDir(target);
+    removeDebris(target);
     fs.mkdirSync(tmp);
     fill(tmp);
     syncTree(tmp);
@@ -121,6 +125,77 @@ export function replaceDir(target: string, fill: (tmp: string) => void): void {
     throw inTarget(osError(e, target), tmp, target);
   }
   fsyncDir(parent);
+}
+
+/** A sibling temp name of ours: `.<name>.<kind>-<pid>-<hex>`, with its writer's pid. */
+function debrisOf(target: string): { name: string; kind: 'tmp' | 'old'; pid: number }[] {
+  const base = path.basename(target);
+  const prefix = `.${base}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(target));
+  } catch {
+    return [];
+  }
+  const out: { name: string; kind: 'tmp' | 'old'; pid: number }[] = [];
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(tmp|old)-(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length)) : null;
+    if (m) out.push({ name, kind: m[1] as 'tmp' | 'old', pid: Number(m[2]) });
+  }
+  return out;
+}
+
+/** Whether the writer with this pid may still be between its renames (another live process). */
+function writerAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // replaceDir is synchronous: none of ours is mid-swap
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Puts back a directory that a killed swap left aside: when `target` is absent and a dead
+ * writer's `.<name>.old-*` exists, the newest such is renamed to `target`. Readers call this
+ * before reporting a model missing; writers before they write. Returns what it restored, or
+ * null; a swap still under way in a live process is left alone (it finishes it itself).
+ */
+export function recoverDir(target: string): string | null {
+  if (fs.existsSync(target) && !isEmptyDir(target)) return null;
+  const dir = path.dirname(target);
+  const aside = debrisOf(target)
+    .filter((d) => d.kind === 'old' && !writerAlive(d.pid))
+    .map((d) => ({ ...d, mtime: fs.statSync(path.join(dir, d.name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime)[0];
+  if (!aside) return null;
+  try {
+    // An empty directory made since (an older smox made the output directory up front) holds nothing.
+    if (fs.existsSync(target)) fs.rmdirSync(target);
+    fs.renameSync(path.join(dir, aside.name), target);
+  } catch (e) {
+    // Another process restored it (or a new target appeared) first.
+    if (fs.existsSync(target)) return null;
+    throw osError(e, target);
+  }
+  fsyncDir(dir);
+  return path.join(dir, aside.name);
+}
+
+function isEmptyDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory() && fs.readdirSync(p).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A dead writer's half-built temp or leftover old copy beside `target`, now only taking space. */
+function removeDebris(target: string): void {
+  if (!fs.existsSync(target) || isEmptyDir(target)) return; // an old copy may be all there is: keep it
+  const dir = path.dirname(target);
+  for (const d of debrisOf(target)) if (!writerAlive(d.pid)) removeQuietly(path.join(dir, d.name));
 }
 
 /** The new directory is in place: failing to delete the old one is no reason to report failure. */

@@ -4,28 +4,35 @@
  * file with O_EXCL ("wx"), write who holds it, remove it when done. A holder that died leaves
  * the file behind, so a waiter breaks a lock whose pid is gone or which is older than
  * STALE_MS — locks here guard a read-modify-write of a few kilobytes, never long work.
+ * A lock file is linked into place already written, so it is never seen empty; an empty or
+ * torn one (an older smox, a full disk) is broken once it is a second old.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { osError } from './os-error.js';
 import { UserError } from './tool.js';
 
 /** A lock older than this is broken even when its holder's pid still answers. */
 export const STALE_MS = 30_000;
+/** An unreadable lock file older than this is broken: a holder writes it before linking it in. */
+export const UNREADABLE_STALE_MS = 1_000;
 /** Give up waiting after this long: something holds the lock and keeps renewing it. */
 const WAIT_MS = 60_000;
 
 /** What a lock file holds: enough to decide whether its holder is gone. */
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   host: string;
   /** ISO time it was taken. */
   time: string;
   /** Random token, so a holder removes only its own lock. */
   token: string;
+  /** What the holder is doing (a tool's name), for whoever finds the lock taken. */
+  what?: string;
 }
 
-function readInfo(lockPath: string): LockInfo | null {
+export function readInfo(lockPath: string): LockInfo | null {
   try {
     const info = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as Partial<LockInfo>;
     return typeof info.pid === 'number' && typeof info.token === 'string' ? (info as LockInfo) : null;
@@ -34,7 +41,7 @@ function readInfo(lockPath: string): LockInfo | null {
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -48,14 +55,14 @@ function pidAlive(pid: number): boolean {
  * Whether the lock file is abandoned. A file without readable contents may be one a holder has
  * just created and not yet written, so only its age can condemn it.
  */
-function isStale(lockPath: string, info: LockInfo | null, now: number): boolean {
+export function isStale(lockPath: string, info: LockInfo | null, now: number, maxAgeMs = STALE_MS): boolean {
   let mtime: number;
   try {
     mtime = fs.statSync(lockPath).mtimeMs;
   } catch {
     return false; // gone already: the next attempt simply takes it
   }
-  if (now - mtime > STALE_MS) return true;
+  if (now - mtime > (info ? maxAgeMs : UNREADABLE_STALE_MS)) return true;
   if (info && info.host === os.hostname() && info.pid !== process.pid && !pidAlive(info.pid)) return true;
   return false;
 }
@@ -65,7 +72,7 @@ function isStale(lockPath: string, info: LockInfo | null, now: number): boolean 
  * atomic, so exactly one waiter moves the file aside; if what it moved turns out not to be the
  * stale lock it judged, it puts it back (link fails rather than overwrite a newer lock).
  */
-function breakLock(lockPath: string, judged: LockInfo | null): void {
+export function breakLock(lockPath: string, judged: LockInfo | null): void {
   const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     fs.renameSync(lockPath, aside);
@@ -83,26 +90,27 @@ function breakLock(lockPath: string, judged: LockInfo | null): void {
   fs.rmSync(aside, { force: true });
 }
 
-function tryAcquire(lockPath: string, info: LockInfo): boolean {
-  let fd: number;
+/**
+ * Takes the lock if free. The holder's info is written to a temp file first and hard-linked to
+ * the lock name (link fails with EEXIST like O_EXCL), so a full disk leaves no empty lock.
+ */
+export function tryAcquire(lockPath: string, info: LockInfo): boolean {
+  const tmp = `${lockPath}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    fd = fs.openSync(lockPath, 'wx');
+    fs.writeFileSync(tmp, JSON.stringify(info), { flag: 'wx' });
+    fs.linkSync(tmp, lockPath);
+    return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(`cannot lock ${lockPath}: its directory does not exist`);
-    }
-    throw err;
-  }
-  try {
-    fs.writeSync(fd, JSON.stringify(info));
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'ENOENT') throw new UserError(`cannot lock ${lockPath}: its directory does not exist`);
+    throw osError(err, lockPath);
   } finally {
-    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
   }
-  return true;
 }
 
-function release(lockPath: string, token: string): void {
+export function release(lockPath: string, token: string): void {
   // Only our own lock: if it was broken as stale while we held it, someone else's is there now.
   if (readInfo(lockPath)?.token === token) fs.rmSync(lockPath, { force: true });
 }

@@ -22,3 +22,12 @@ export function osError(err: unknown, file: string): unknown {
   if (err instanceof UserError || !code || !(code in ADVICE)) return err;
   return new UserError(`cannot write ${file}: ${ADVICE[code]}`);
 }
+
+/**
+ * The last resort for an OS error no writer wrapped: Node's fs errors carry the path they were
+ * about (`err.path`), so a full disk in any mkdir or copy still reads as one line naming it.
+ */
+export function osErrorWithPath(err: unknown): unknown {
+  const p = (err as NodeJS.ErrnoException | undefined)?.path;
+  return typeof p === 'string' ? osError(err, p) : err;
+}

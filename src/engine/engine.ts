@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Emitter } from '../core/events.js';
 import { UserError } from '../core/tool.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
+import { checkFinite } from '../models/weight-checks.js';
 import { readCheckpoint, storedDtype, TOKENIZER_FILES, type Checkpoint } from '../models/checkpoint.js';
 import { resolveArchitecture } from '../models/index.js';
 import { resolveModelSource } from '../models/source.js';
@@ -59,6 +60,8 @@ export interface LoadOptions {
   cwd: string;
   signal?: AbortSignal;
   emit?: Emitter;
+  /** Load weights holding NaN or Inf (io/importer --allow_nonfinite); refused otherwise. */
+  allowNonfinite?: boolean;
 }
 
 interface CacheEntry {
@@ -143,6 +146,8 @@ export class Engine {
     const hit = this.cache.get(dir);
     if (hit && hit.fingerprint === print) return this.use(dir, hit);
     const ckpt = readCheckpoint(dir, { signal: opts.signal, onProgress: loadProgress(dir, opts.emit) });
+    // NaN or Inf weights sample garbage and score NaN without an error: refused at the door.
+    if (!opts.allowNonfinite) checkFinite(dir, ckpt.weights, '--allow_nonfinite to io/importer');
     const model = describeModel(dir, ckpt, tokenizerOrNull(dir, ckpt.tokenizerFiles));
     await this.store(dir, print, model);
     return model;

@@ -13,6 +13,8 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { recoverDir } from '../core/atomic-write.js';
+import { osErrorWithPath } from '../core/os-error.js';
 import { emitterFor, type ToolEvent, type ToolResult } from '../core/events.js';
 import { toolHelp } from '../core/help.js';
 import { hashDirectory } from '../core/content-hash.js';
@@ -25,6 +27,7 @@ import { type ToolContext, UserError } from '../core/tool.js';
 import { checkReplaceable } from '../models/owned-dir.js';
 import { type PendingStep, removeEmptyDirs } from './abandoned-step.js';
 import { withResumedArgs } from './resume-args.js';
+import { lockOutput } from '../core/output-lock.js';
 
 export interface RunToolOptions {
   /** The directory holding (or to hold) `.smolbox/`. */
@@ -70,6 +73,8 @@ interface Prepared {
   stateChanges: Partial<SmolboxState>;
   /** Output directories this step created, to remove again if the tool leaves them empty. */
   created: string[];
+  /** Releases the step's output locks (core/output-lock.ts). */
+  unlock: () => void;
 }
 
 /** Config keys that are user defaults for tool arguments of the same name. */
@@ -105,16 +110,28 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
     if (spec.seed && (values[argName] === null || values[argName] === undefined)) values[argName] = randomInt(0, 2 ** 32);
   }
   const created: string[] = [];
-  for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
-    // A model output replaces what is there: refuse a directory smolbox does not own now,
-    // not after minutes of work (writeCheckpoint checks again when it writes).
-    if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      created.push(dir);
+  const locks: (() => void)[] = [];
+  const unlock = () => locks.splice(0).forEach((release) => release());
+  try {
+    for (const [argName, dir] of outputDirs(tool, values, opts.cwd)) {
+      // One writer per output, from before it is first touched until the step is recorded.
+      locks.push(lockOutput(dir, tool.name, `--${argName}`));
+      // A kill between an earlier swap's renames left the output aside: put it back before
+      // anything below takes its absence for a fresh output.
+      recoverDir(dir);
+      // A model output replaces what is there: refuse a directory smolbox does not own now,
+      // not after minutes of work (writeCheckpoint checks again when it writes).
+      if (tool.def.args[argName].resolves?.key === 'output_model_path') checkReplaceable(dir, `--${argName}`);
+      if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        created.push(dir);
+      }
     }
+  } catch (err) {
+    unlock();
+    throw err;
   }
-  return { tool, action: parsed.action, values, state, stateChanges, created };
+  return { tool, action: parsed.action, values, state, stateChanges, created, unlock };
 }
 
 /**
@@ -122,6 +139,7 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
  * User tools cannot import our UserError class, so an Error named "UserError" counts too.
  */
 function describeFailure(err: unknown, toolName: string): { message: string; detail?: string } {
+  err = osErrorWithPath(err);
   if (err instanceof UserError || (err instanceof Error && err.name === 'UserError')) return { message: err.message, detail: err.stack };
   if (err instanceof Error) return { message: `${toolName}: ${err.message.split('\n')[0]}`, detail: err.stack };
   return { message: `${toolName}: ${String(err)}` };
@@ -145,6 +163,15 @@ export async function runTool(name: string, argv: readonly string[], opts: RunTo
     return { ok: false, error: message, failure: 'usage' };
   }
 
+  try {
+    return await runPrepared(prep, opts, signal);
+  } finally {
+    prep.unlock();
+  }
+}
+
+/** The run and record phases, with the output locks held. */
+async function runPrepared(prep: Prepared, opts: RunToolOptions, signal: AbortSignal): Promise<RunToolOutcome> {
   const { tool, action, values, state } = prep;
   const started = Date.now();
   const ctx: ToolContext = {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { replaceDir } from '../core/atomic-write.js';
 import { UserError } from '../core/tool.js';
 import { checkReplaceable, OWNER_KEY, OWNER_FORMAT } from './owned-dir.js';
+import { checkConfigSizes } from './weight-checks.js';
 import type { Tensor, Weights } from './tensor.js';
 import { dequantizeStored } from '../transforms/quantize.js';
 import { isInOut } from './architecture.js';
@@ -165,6 +166,8 @@ export function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): C
   } else {
     throw new UserError(`${dir} has no model.safetensors (nor model.safetensors.index.json)`);
   }
+  // Before the architecture reads the config: its sizes may be hostile (n_layer: 1e9).
+  checkConfigSizes(dir, info.config, contents.weights, contents.raw);
   const weights = sanitizeWeights(info.config, contents.weights);
   // Quantized payloads (transform/quantizer) load as the floats they stand for.
   if (contents.raw.size) dequantizeStored(weights, contents.raw, inOutLookup(info.config));
@@ -194,6 +197,8 @@ export interface WriteCheckpointOptions {
   dtype?: 'F32' | 'F16';
   /** The argument that named `dir` (e.g. `--output_model_path`), for the refusal message. */
   flag?: string;
+  /** Writes more into the directory being built (the finetuner's training state), so it is swapped in with the model. */
+  extra?: (dir: string) => void;
 }
 
 /** JSON as transformers writes it: 2-space indent, sorted keys, trailing newline. */
@@ -243,6 +248,7 @@ export function writeCheckpoint(dir: string, ckpt: CheckpointToWrite, opts: Writ
       for (const f of ckpt.tokenizerFiles ?? []) fs.copyFileSync(path.join(ckpt.dir, f), path.join(tmp, f));
     }
     writeOwnerFile(tmp, ckpt.provenance);
+    opts.extra?.(tmp);
   });
   return config;
 }

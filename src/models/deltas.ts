@@ -5,6 +5,7 @@
  * model in memory is never modified.
  */
 import { UserError } from '../core/tool.js';
+import { matchNames, wholeNameRegex } from '../core/user-regex.js';
 import type { Weights } from './tensor.js';
 
 export interface Delta {
@@ -30,7 +31,7 @@ export function parseDeltas(text: string): Delta[] {
 
 function matcher(pattern: string): RegExp {
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    return wholeNameRegex(pattern, '--deltas');
   } catch {
     throw new UserError(`--deltas: "${pattern}" is neither a parameter name nor a valid regular expression`);
   }
@@ -42,7 +43,7 @@ export function applyDeltas(weights: Weights, deltas: Delta[]): { weights: Weigh
   const touched = new Map<string, string[]>();
   for (const { pattern, value } of deltas) {
     const re = weights.has(pattern) ? null : matcher(pattern);
-    const names = re ? [...weights.keys()].filter((n) => re.test(n)) : [pattern];
+    const names = re ? matchNames(re, [...weights.keys()], '--deltas', pattern) : [pattern];
     if (names.length === 0) {
       const hint = [...weights.keys()].find((n) => n.includes(pattern.replace(/[^\w.]/g, ''))) ?? [...weights.keys()][0];
       throw new UserError(`--deltas: no parameter matches "${pattern}" (e.g. ${hint}; see \`smox infer/tweaker list\`)`);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recoverDir } from '../core/atomic-write.js';
 import type { Emitter } from '../core/events.js';
+import { readHistory } from '../core/history.js';
 import { UserError } from '../core/tool.js';
 import type { HubSettings } from '../hub/settings.js';
 
@@ -78,6 +80,18 @@ function looksLocal(spec: string, cwd: string): boolean {
   return spec.includes('/') && fs.existsSync(path.join(cwd, first));
 }
 
+/** The step recorded in this directory's history as writing output `spec` ("tool at time"), if any. */
+function stepThatWrote(spec: string, cwd: string): string | undefined {
+  let records: ReturnType<typeof readHistory>;
+  try {
+    records = readHistory(cwd);
+  } catch {
+    return undefined;
+  }
+  const r = [...records].reverse().find((rec) => rec.status === 'ok' && Object.keys(rec.outputs ?? {}).some((k) => rec.args[k] === spec));
+  return r && `${r.name} at ${r.time}`;
+}
+
 function builtin(kind: 'models' | 'datasets', name: string): string {
   const names = listBuiltins(kind);
   const found = names.find((n) => n === name) ?? names.find((n) => n.replace(/\.[^.]+$/, '') === name);
@@ -95,6 +109,8 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
   if (trimmed.startsWith(BUILTIN_PREFIX)) return builtin('models', trimmed.slice(BUILTIN_PREFIX.length));
   const cwd = opts.cwd ?? process.cwd();
   const local = path.resolve(cwd, expandHome(trimmed));
+  const restored = recoverDir(local);
+  if (restored) opts.emit?.log(`${trimmed} was left aside by an interrupted write; restored it from ${path.basename(restored)}`, 'warn');
   if (fs.existsSync(local)) {
     if (!fs.statSync(local).isDirectory()) {
       throw new UserError(`${trimmed} is a file; a model is a directory holding config.json and model.safetensors`);
@@ -102,6 +118,9 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
     return local;
   }
   if (looksLocal(trimmed, cwd)) throw new UserError(`no such directory: ${trimmed}`);
+  const writer = stepThatWrote(trimmed, cwd);
+  // A directory a step wrote here is no hub id to download, even when it looks like one.
+  if (writer) throw new UserError(`no such directory: ${trimmed} (written by ${writer}); it was moved or deleted: pass another --model_path, or smox set model_path <dir>`);
   const { downloadModel } = await import('../hub/download.js');
   return downloadModel(trimmed, opts);
 }

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Emitter } from '../core/events.js';
+import { recoverDir } from '../core/atomic-write.js';
 import { formatArgs } from '../core/replay.js';
 import { UserError } from '../core/tool.js';
 import { BatchSampler, evalBatches, loadTextDataset, packDataset, stepsForEpochs } from '../data/index.js';
@@ -18,7 +19,7 @@ import type { Engine, LoadedModel } from '../engine/engine.js';
 import { derivedProvenance, readCheckpoint, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import { learningRate, type SchedulerName } from './lr-schedule.js';
 import { checkSeqLength, Trainer } from './trainer.js';
-import { hasTrainingState, readTrainingState, removeTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
+import { hasTrainingState, readTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
 
 export interface FinetuneSettings {
   epochs: number;
@@ -117,6 +118,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   let curve: TrainingCurve = { loss: [], eval: [] };
   let restored: ReturnType<typeof readTrainingState> | null = null;
   if (s.resume) {
+    recoverDir(job.outDir);
     if (!hasTrainingState(job.outDir)) {
       throw new UserError(`--resume: ${job.outDir} holds no interrupted run to continue (no training_state/); pass the interrupted run's --output_model_path`);
     }
@@ -144,18 +146,19 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
   const sampler = new BatchSampler(packed.train, s.batchSize, s.seed);
   const provenance = (metrics: Record<string, number>): Provenance =>
     derivedProvenance(model.provenance, { parent: job.model, tool: 'train/finetuner', args: job.args, metrics, training: curve });
-  /** Writes the model directory (and, unless final, the optimizer state); returns what it wrote. */
+  /**
+   * Writes the model directory with, unless final, the optimizer state inside it: one directory
+   * swapped in by one rename, so a kill leaves the previous checkpoint or this one, each whole
+   * (a final save leaves no training_state/ behind). Returns what it wrote.
+   */
   const save = (step: number, final: boolean, metrics: Record<string, number>) => {
     const weights = trainer.weights();
     const prov = provenance({ ...metrics, step });
+    const state: TrainerState = { step, totalSteps, settings, curve };
     const config = writeCheckpoint(job.outDir, {
       config: model.config, weights, generationConfig: model.generationConfig,
       provenance: prov, dir: model.dir, tokenizerFiles: model.tokenizerFiles,
-    }, { flag: '--output_model_path' });
-    if (!final) {
-      const state: TrainerState = { step, totalSteps, settings, curve };
-      writeTrainingState(job.outDir, trainer.optimizerState(), state);
-    }
+    }, { flag: '--output_model_path', ...(final ? {} : { extra: (dir: string) => writeTrainingState(dir, trainer.optimizerState(), state) }) });
     return { config, weights, provenance: prov };
   };
 
@@ -210,7 +213,6 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
     }
     const metrics = { loss: lossNow, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), steps: step, tokens_per_s: tokensPerS };
     const final = save(step, true, metrics);
-    removeTrainingState(job.outDir);
     await job.engine.adopt(job.outDir, { ...final, generationConfig: model.generationConfig });
     return { steps: step, loss: lossNow, evalLoss, tokensPerS, curve };
   } finally {

@@ -1,8 +1,9 @@
 /**
  * What a checkpoint needs beyond the model to resume training exactly: the AdamW moments and
  * the step count, in `<output>/training_state/` (optimizer.safetensors + trainer_state.json),
- * next to a normal Hugging Face model directory. The finetuner removes it when a run
- * completes, so a finished output is a plain model directory.
+ * next to a normal Hugging Face model directory, written into the checkpoint while it is built
+ * so both are swapped in together. A run's final save writes none, so a finished output is a
+ * plain model directory.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -67,8 +68,4 @@ export function readTrainingState(modelDir: string): { optimizer: OptimizerState
     else if (name.startsWith('v.')) v.set(name.slice(2), t);
   }
   return { optimizer: { step: state.step, m, v }, state };
-}
-
-export function removeTrainingState(modelDir: string): void {
-  fs.rmSync(path.join(modelDir, TRAINING_STATE_DIR), { recursive: true, force: true });
 }

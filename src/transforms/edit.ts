@@ -5,6 +5,7 @@
  */
 import { Random } from '../core/random.js';
 import { UserError } from '../core/tool.js';
+import { matchNames, wholeNameRegex } from '../core/user-regex.js';
 import type { Architecture, DecoderConfig, ParamSpec } from '../models/architecture.js';
 import type { Weights } from '../models/tensor.js';
 import type { ElementFn } from './expression.js';
@@ -13,13 +14,9 @@ export type Reset = { kind: 'zero' } | { kind: 'random'; seed: number } | { kind
 
 /** Parameters whose whole name matches `pattern`; an invalid regex or no match is a UserError. */
 export function matchParameters(params: readonly ParamSpec[], pattern: string, flag = '--param_pattern'): ParamSpec[] {
-  let re: RegExp;
-  try {
-    re = new RegExp(`^(?:${pattern})$`);
-  } catch (e) {
-    throw new UserError(`${flag} "${pattern}" is not a valid regex: ${(e as Error).message}`);
-  }
-  const picked = params.filter((p) => re.test(p.name));
+  const re = wholeNameRegex(pattern, flag);
+  const names = new Set(matchNames(re, params.map((p) => p.name), flag, pattern));
+  const picked = params.filter((p) => names.has(p.name));
   if (picked.length === 0) {
     throw new UserError(`${flag} "${pattern}" matches no parameter (it must match whole names, e.g. "${params[0]?.name ?? 'x'}"); list them with infer/tweaker list`);
   }

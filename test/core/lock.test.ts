@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { STALE_MS, withLock } from '../../src/core/lock.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { STALE_MS, UNREADABLE_STALE_MS, withLock } from '../../src/core/lock.js';
 import { readState } from '../../src/core/state.js';
 import { ensureBuilt, repoRoot } from '../cli/built-cli.js';
 
@@ -78,6 +78,35 @@ describe('withLock in one process', () => {
     const old = (Date.now() - STALE_MS - 5_000) / 1000;
     fs.utimesSync(lock, old, old);
     expect(await withLock(lock, () => 'taken')).toBe('taken');
+  });
+
+  it('breaks an empty lock file a second old at once (what a full disk left), without waiting out the stale age', async () => {
+    const lock = path.join(dir, 'x.lock');
+    fs.writeFileSync(lock, '');
+    const old = (Date.now() - 2_000) / 1000; // past UNREADABLE_STALE_MS, far below STALE_MS
+    expect(UNREADABLE_STALE_MS).toBeLessThan(2_000);
+    fs.utimesSync(lock, old, old);
+    // With the 30 s stale age this waits 30 s and fails the test's timeout.
+    expect(await withLock(lock, () => 'taken')).toBe('taken');
+  }, 10_000);
+
+  it('on a full disk leaves no lock file behind and names the lock', async () => {
+    const lock = path.join(dir, 'x.lock');
+    const real = fs.writeFileSync;
+    const spy = vi.spyOn(fs, 'writeFileSync').mockImplementation(((file: fs.PathOrFileDescriptor, data: string, o: fs.WriteFileOptions) => {
+      real(file, '', o); // the file is created, then the write fails
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as never);
+    const spy2 = vi.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    try {
+      await expect(withLock(lock, () => 1)).rejects.toThrow(`cannot write ${lock}: the disk is full (ENOSPC)`);
+    } finally {
+      spy.mockRestore();
+      spy2.mockRestore();
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it('names a missing directory', async () => {

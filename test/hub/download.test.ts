@@ -2,13 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emitterFor, type ToolEvent, type ProgressEvent } from '../../src/core/events.js';
 import { downloadDataset, downloadModel } from '../../src/hub/download.js';
 import type { HubSettings } from '../../src/hub/settings.js';
 import { writeSafetensors } from '../../src/models/safetensors.js';
 import { readCheckpoint } from '../../src/models/checkpoint.js';
 import { closedPort, startFakeHub, type FakeHub, type FakeRepo } from './fakeHub.js';
+import { tally } from '../faults/inject.js';
 
 const SHA = 'a'.repeat(40);
 const SHA2 = 'b'.repeat(40);
@@ -189,6 +190,11 @@ describe('downloadDataset', () => {
 });
 
 describe('a hostile or broken hub', () => {
+  // Counted into the fault-injection summary (test/faults/summary.ts).
+  let cases = 0;
+  afterEach(() => void cases++);
+  afterAll(() => tally('hostile hub', { cases, faults: cases, lost: 0 }));
+
   /** Every file under the temp root that is not in the cache's own layout (the escape we guard against). */
   function outsideCache(): string[] {
     // st-*.safetensors are the fixtures tinyModel writes.
@@ -256,6 +262,17 @@ describe('a hostile or broken hub', () => {
     hub = await startFakeHub([tinyModel('owner/tiny')]);
     const dir = await downloadModel('owner/tiny', { settings: settings() });
     expect(readCheckpoint(dir).weights.get('model.norm.weight')!.data).toEqual(new Float32Array([1, 2]));
+  });
+
+  it('a body that stalls midway is cancelled by the signal (Ctrl-C), caching nothing of it', async () => {
+    const ac = new AbortController();
+    hub = await startFakeHub([tinyModel('owner/tiny', {
+      tamper: { body: (p, b) => (p === 'model.safetensors' ? { body: b.subarray(0, 40), declared: b.length, stall: () => ac.abort() } : { body: b }) },
+    })]);
+    const err = await downloadModel('owner/tiny', { settings: settings(), signal: ac.signal }).catch((e: Error) => e);
+    expect((err as Error).name).toBe('AbortError');
+    expect(cached().filter((p) => p.endsWith('.incomplete') || p.endsWith('model.safetensors'))).toEqual([]);
+    expect(unverifiedBlobs()).toEqual([]);
   });
 
   it('names a body cut short as truncated (got N of M bytes), not as a network problem, and caches nothing of it', async () => {

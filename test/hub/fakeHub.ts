@@ -20,8 +20,11 @@ export interface FakeRepo {
   tamper?: {
     /** Each tree entry as listed (path, oid, lfs.oid computed from the true files). */
     tree?: (entry: Record<string, unknown>) => Record<string, unknown>;
-    /** The bytes sent for a file; `declared` is the length announced for them (default: theirs). */
-    body?: (path: string, body: Buffer) => { body: Buffer; declared?: number };
+    /**
+     * The bytes sent for a file; `declared` is the length announced for them (default: theirs);
+     * `stall` sends them and then nothing more, holding the connection open, and calls it.
+     */
+    body?: (path: string, body: Buffer) => { body: Buffer; declared?: number; stall?: () => void };
   };
 }
 
@@ -86,6 +89,8 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
       return res.end(body.subarray(start, end + 1));
     }
     res.writeHead(200, { ...headers, 'Content-Length': String(declared) });
+    // A slow hub: part of the body, then silence with the connection open.
+    if (served.stall) return res.write(body, served.stall);
     // Fewer bytes than announced: send them, then drop the connection, as a dying server does.
     if (declared > body.length) return res.write(body, () => res.destroy());
     res.end(body);

@@ -35,6 +35,11 @@ export default defineTool({
     // Only the config and tokenizer are needed, so a directory without weights works too.
     const src = await resolveModelSource(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
     const info = readCheckpointInfo(src);
+    // Before anything per layer (the families list per-layer settings as they read a config):
+    // --num_layers 1e9 is one line, not minutes of work and V8 out of memory.
+    const { checkFitsInMemory } = await import('../../src/models/weight-checks.js');
+    const { cfg: from } = resolveArchitecture(info.config);
+    checkFitsInMemory({ ...from, numLayers: args.num_layers ?? from.numLayers, hiddenSize: args.hidden_size ?? from.hiddenSize });
     const config = reshapeConfig(info.config, {
       modelType: args.model_type,
       numLayers: args.num_layers,
