@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { recoverDir } from '../core/atomic-write.js';
 import type { SmolboxState } from '../core/state.js';
 import { AUTORESOLVE, type ArgsSchema, UserError } from '../core/tool.js';
 
@@ -46,6 +47,8 @@ export function withResumedArgs(
   if (typeof named !== 'string' || named === '') {
     throw new UserError(`--${flag}: which run? pass the interrupted run's --${outName}`);
   }
+  // A kill between a checkpoint swap's renames left the run aside: put it back before reading it.
+  recoverDir(path.resolve(cwd, named));
   const recorded = recordedArgs(path.resolve(cwd, named), toolName);
   if (!recorded) {
     throw new UserError(`--${flag}: ${named} holds no interrupted run of ${toolName} to continue; pass the interrupted run's --${outName}`);
