@@ -239,7 +239,11 @@ async function releaseSessions(entry: CacheEntry): Promise<void> {
 /** How the weights are held: floats compute in float32; quantized matrices stay in int blocks. */
 function describeDtype(m: LoadedModel): string {
   const q = [...m.quantized.values()];
-  if (q.length) return `int${q[0].bits} blocks (${q.length} matrices) + float32`;
+  if (q.length) {
+    // A head kept at 8 bits beside 4-bit layers: each width with its count, the widest last.
+    const counts = [4, 8].map((bits) => [bits, q.filter((x) => x.bits === bits).length]).filter(([, n]) => n > 0);
+    return `${counts.map(([bits, n]) => `int${bits} blocks (${n} ${n === 1 ? 'matrix' : 'matrices'})`).join(', ')} + float32`;
+  }
   const stored = storedDtype(m.config);
   return stored !== 'float32' ? `float32 (stored ${stored})` : 'float32';
 }

@@ -218,8 +218,7 @@ export const gpt2: Architecture<Gpt2Config> = {
   gguf: {
     arch: 'gpt2',
     tokenizerPre: 'gpt-2',
-    // llama.cpp's gpt2 graph reads output.weight, tied or not.
-    writesTiedHead: true,
+    // A tied head is token_embd alone: llama.cpp's gpt2 loader falls back to it when output.weight is absent.
     tensorNames: [
       [/^transformer\.wte\.weight$/, 'token_embd.weight'],
       [/^transformer\.wpe\.weight$/, 'position_embd.weight'],

@@ -71,8 +71,14 @@ function payload(m: QuantizedMatrix): [RawTensor, RawTensor] {
   ];
 }
 
-/** Quantizes `targets` (2-D weights) of `weights` to `bits`. */
-export function quantizeWeights(weights: Weights, targets: readonly ParamSpec[], bits: Bits, signal?: AbortSignal): QuantizedWeights {
+/** One weight to quantize and its bits. */
+export interface QuantTarget {
+  spec: ParamSpec;
+  bits: Bits;
+}
+
+/** Quantizes `targets` (2-D weights) of `weights`, each to its bits. */
+export function quantizeWeights(weights: Weights, targets: readonly QuantTarget[], signal?: AbortSignal): QuantizedWeights {
   const stored: Weights = new Map(weights);
   const dequantized: Weights = new Map(weights);
   const raw = new Map<string, RawTensor>();
@@ -80,7 +86,7 @@ export function quantizeWeights(weights: Weights, targets: readonly ParamSpec[],
   const skipped: string[] = [];
   let sq = 0;
   let count = 0;
-  for (const p of targets) {
+  for (const { spec: p, bits } of targets) {
     signal?.throwIfAborted();
     const t = weights.get(p.name)!;
     const { n, k, data } = asRows(isInOut(p), t);
@@ -102,9 +108,16 @@ export function quantizeWeights(weights: Weights, targets: readonly ParamSpec[],
   return { stored, raw, dequantized, quantized, skipped, rmsError: count ? Math.sqrt(sq / count) : 0 };
 }
 
-/** config.json for a quantized model. */
-export function quantizedConfig(config: Record<string, unknown>, bits: Bits, modules: string[]): Record<string, unknown> {
-  return { ...config, quantization_config: { quant_method: QUANT_METHOD, bits, block_size: BLOCK_SIZE, modules } };
+/**
+ * config.json for a quantized model: `bits` is the precision asked for; `module_bits` lists the
+ * modules stored at other bits (a head kept at 8 when the rest is 4). Readers take each
+ * module's bits from its payload's shape; these keys say it for people.
+ */
+export function quantizedConfig(config: Record<string, unknown>, bits: Bits, targets: readonly QuantTarget[], modules: string[]): Record<string, unknown> {
+  const done = new Set(modules);
+  const other = Object.fromEntries(targets.filter((t) => done.has(t.spec.name) && t.bits !== bits).map((t) => [t.spec.name, t.bits]));
+  const moduleBits = Object.keys(other).length ? { module_bits: other } : {};
+  return { ...config, quantization_config: { quant_method: QUANT_METHOD, bits, block_size: BLOCK_SIZE, modules, ...moduleBits } };
 }
 
 /** The quantized matrices a checkpoint's raw tensors hold, by weight name. */

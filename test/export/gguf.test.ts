@@ -78,7 +78,7 @@ describe('exportGguf (llama)', () => {
   });
 
   it('writes quantized matrices as Q8_0 blocks, repacked from the same payload', () => {
-    const q = quantizeWeights(weights, selectParameters(params, 'linear'), 8);
+    const q = quantizeWeights(weights, selectParameters(params, 'linear').map((spec) => ({ spec, bits: 8 as const })));
     const file = path.join(tmp(), 'q.gguf');
     const mats = new Map(q.quantized.map((name) => {
       const w = weights.get(name)!;

@@ -18,7 +18,7 @@ const weights = arch.init(cfg, new Random(2));
 
 describe('useMatMulNBits', () => {
   it('replaces each quantized Linear\'s Transpose+MatMul and drops the float weight', () => {
-    const q = quantizeWeights(weights, selectParameters(arch.parameters(cfg), 'linear'), 4);
+    const q = quantizeWeights(weights, selectParameters(arch.parameters(cfg), 'linear').map((spec) => ({ spec, bits: 4 as const })));
     const g = buildDecoderGraph(arch, cfg, { logits: 'all' });
     const before = g.nodes.filter((n) => n.opType === 'Transpose').length;
     const names = useMatMulNBits(g, quantizedMatrices(q.raw));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/tool.js';
 import { argmax } from '../../src/runtime/sampling.js';
-import { DecoderSession, ortError } from '../../src/runtime/session.js';
+import { DecoderSession, decoderSessionOptions, ortError } from '../../src/runtime/session.js';
 import { TINY_CONFIGS, maxAbsDiff, tinyModel } from '../models/tiny.js';
 
 const PROMPT = [5, 12, 0, 33, 8];
@@ -140,5 +140,13 @@ describe('attention_mask with padding (batch 2, raw graph)', () => {
     expect(s.config.modelType).toBe('qwen2');
     expect((await s.prefill([1, 2, 3])).length).toBe(m.cfg.vocabSize);
     await s.release();
+  });
+});
+
+describe('decoderSessionOptions', () => {
+  it('sleeps idle intra-op threads rather than spinning (bench:quant measures why), with the threads asked for', () => {
+    const o = decoderSessionOptions(2);
+    expect(o.intraOpNumThreads).toBe(2);
+    expect(o.extra).toEqual({ session: { 'intra_op.allow_spinning': '0' } });
   });
 });

@@ -74,8 +74,10 @@ describe('transform/quantizer', () => {
     const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'llama', '--output-model-path', 'llama-nbits', '--precision', '4']);
     expect(r.ok, r.error).toBe(true);
     const m = await engine.model('llama-nbits', { cwd });
-    expect(m.quantized.size).toBe(14);
-    expect(engine.summary()?.dtype).toBe('int4 blocks (14 matrices) + float32');
+    // The 14 projections at 4 bits, and by default the (untied) head at 8.
+    expect(m.quantized.size).toBe(15);
+    expect(m.quantized.get('lm_head.weight')?.bits).toBe(8);
+    expect(engine.summary()?.dtype).toBe('int4 blocks (14 matrices), int8 blocks (1 matrix) + float32');
     const ids = [4, 8, 15, 16, 23, 42];
     const logits = await (await engine.session(m, { logits: 'all' })).prefill(ids);
     // The same model with every quantized matrix's float copy zeroed: a MatMulNBits graph does not read them.
@@ -95,6 +97,46 @@ describe('transform/quantizer', () => {
     const zeros = await (await other.session(z, { logits: 'all', weights: zeroed })).prefill(ids);
     expect(zeros).not.toEqual(logits);
     await other.release();
+  });
+
+  it('a tied head is one quantized tensor (8-bit by default beside 4-bit layers) that the embedding rows and the head both read from its blocks', async () => {
+    const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'tiny-tied4', '--precision', '4']);
+    expect(r.ok, r.error).toBe(true);
+    const dir = path.join(cwd, 'tiny-tied4');
+    const h = header(dir);
+    const wte = readCheckpoint(path.join(cwd, 'tiny')).weights.get('transformer.wte.weight')!.shape;
+    expect(h.has('transformer.wte.weight')).toBe(false);
+    expect(h.get('transformer.wte.weight.qweight')).toMatchObject({ shape: [wte[0], wte[1] / 32, 32] });
+    expect(h.get('transformer.h.0.mlp.c_fc.weight.qweight')?.shape.at(-1)).toBe(16);
+    expect(h.has('transformer.wpe.weight')).toBe(true);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(cfg.quantization_config).toMatchObject({ bits: 4, module_bits: { 'transformer.wte.weight': 8 } });
+
+    // Zero the float copy of every quantized matrix (the tied embedding included): a session
+    // that gathers rows from the float embedding would change its logits.
+    const m = await engine.model('tiny-tied4', { cwd });
+    const ids = [4, 8, 15, 16, 23, 42];
+    const logits = await (await engine.session(m, { logits: 'all' })).prefill(ids);
+    const ckpt = readCheckpoint(dir);
+    const zeroed = new Map(ckpt.weights);
+    for (const name of m.quantized.keys()) zeroed.set(name, { shape: ckpt.weights.get(name)!.shape, data: new Float32Array(ckpt.weights.get(name)!.data.length) });
+    const other = new Engine({ threads: 1 });
+    const z = await other.adopt(dir, { config: ckpt.config, weights: zeroed, raw: ckpt.raw });
+    expect(await (await other.session(z, { logits: 'all' })).prefill(ids)).toEqual(logits);
+    await other.release();
+
+    const all4 = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'tiny-all4', '--precision', '4', '--head_precision', '4']);
+    expect(all4.ok, all4.error).toBe(true);
+    expect(header(path.join(cwd, 'tiny-all4')).get('transformer.wte.weight.qweight')?.shape.at(-1)).toBe(16);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, 'tiny-all4', 'config.json'), 'utf8')).quantization_config.module_bits).toBeUndefined();
+  });
+
+  it('--head_precision 32 keeps the head (here the tied embedding) float', async () => {
+    const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'tiny', '--output-model-path', 'tiny-linear', '--precision', '8', '--head_precision', '32']);
+    expect(r.ok, r.error).toBe(true);
+    const h = header(path.join(cwd, 'tiny-linear'));
+    expect(h.get('transformer.wte.weight')?.dtype).toBe('F32');
+    expect(h.has('transformer.h.1.attn.c_proj.weight.qweight')).toBe(true);
   });
 
   it('16 stores fp16 and keeps the values a reload gives', async () => {
