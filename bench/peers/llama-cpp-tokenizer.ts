@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PEERS_DIR } from './npm-peer.js';
+import { LLAMA_CPP_DIR } from './llama-cpp.js';
 
 const RUNNER = `
 import { getLlama } from 'node-llama-cpp';
@@ -26,8 +26,8 @@ export type TokenizeResult = { ids: number[]; text: string } | { error: string }
 
 /** For each GGUF file: llama.cpp's ids for `text`, and its text for `ids`. Needs ensureLlamaCpp() first. */
 export function llamaCppTokenize(jobs: { file: string; text: string; ids: number[] }[]): TokenizeResult[] {
-  fs.writeFileSync(path.join(PEERS_DIR, 'tokenize.mjs'), RUNNER);
-  const r = spawnSync(process.execPath, [path.join(PEERS_DIR, 'tokenize.mjs'), JSON.stringify(jobs)], { cwd: PEERS_DIR, encoding: 'utf8', timeout: 300_000 });
+  fs.writeFileSync(path.join(LLAMA_CPP_DIR, 'tokenize.mjs'), RUNNER);
+  const r = spawnSync(process.execPath, [path.join(LLAMA_CPP_DIR, 'tokenize.mjs'), JSON.stringify(jobs)], { cwd: LLAMA_CPP_DIR, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`llama.cpp failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TokenizeResult[];
 }

@@ -6,7 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PEERS_DIR as dir } from './npm-peer.js';
+import { installPeer, PEERS_DIR } from './npm-peer.js';
+
+/** Where node-llama-cpp is installed; runner scripts that import it are written here too. */
+export const LLAMA_CPP_DIR = path.join(PEERS_DIR, 'llama-cpp');
+const dir = LLAMA_CPP_DIR;
 
 const VERSION = '3.22.1';
 
@@ -36,18 +40,11 @@ for (const job of jobs) {
 console.log(JSON.stringify(results));
 `;
 
-/** Installs node-llama-cpp once; the reason it cannot, or null when ready. */
+/** Installs node-llama-cpp once (optional CUDA/Vulkan builds omitted); the reason it cannot, or null when ready. */
 export function ensureLlamaCpp(): string | null {
-  const marker = path.join(dir, 'node_modules', '@node-llama-cpp', 'linux-x64', 'package.json');
-  if (!fs.existsSync(marker)) {
-    if (process.platform !== 'linux' || process.arch !== 'x64') return 'llama.cpp prebuilt binary is for linux-x64 only';
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"smolbox-test-peers","private":true,"type":"module"}');
-    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=optional', `node-llama-cpp@${VERSION}`, `@node-llama-cpp/linux-x64@${VERSION}`], {
-      cwd: dir, encoding: 'utf8', timeout: 300_000,
-    });
-    if (r.status !== 0 || !fs.existsSync(marker)) return `npm could not install node-llama-cpp into ${dir}: ${(r.stderr || '').trim().split('\n').at(-1)}`;
-  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') return 'llama.cpp prebuilt binary is for linux-x64 only';
+  const peer = installPeer('llama-cpp', [`node-llama-cpp@${VERSION}`, `@node-llama-cpp/linux-x64@${VERSION}`], 'node_modules/@node-llama-cpp/linux-x64/package.json', { omitOptional: true });
+  if ('error' in peer) return peer.error;
   fs.writeFileSync(path.join(dir, 'greedy.mjs'), RUNNER);
   return null;
 }
