@@ -7,7 +7,7 @@ import { modelName } from '../../src/export/model-name.js';
 import { Engine } from '../../src/engine/engine.js';
 import { run, writeTinyModel } from '../tools/fixtures.js';
 
-const UUID_DIR = '/work/.smolbox/0b3c1a2e-5f6d-4e7a-8b9c-0d1e2f3a4b5c';
+const UUID_DIR = path.join(os.tmpdir(), '.smolbox', '0b3c1a2e-5f6d-4e7a-8b9c-0d1e2f3a4b5c');
 const config = { model_type: 'gpt2' };
 
 describe('modelName', () => {
