@@ -67,24 +67,55 @@ export function isStale(lockPath: string, info: LockInfo | null, now: number, ma
   return false;
 }
 
+/** A breaker holds the break guard for a few system calls; one older than this was killed. */
+const GUARD_STALE_MS = 5_000;
+
 /**
- * Removes a stale lock without removing a fresh one that replaced it meanwhile: rename is
- * atomic, so exactly one waiter moves the file aside; if what it moved turns out not to be the
- * stale lock it judged, it puts it back (link fails rather than overwrite a newer lock).
+ * Removes the lock at `lockPath` if it is still stale. Judging and removing are two steps, and
+ * between them the holder may release and a newcomer take a fresh lock; removing blindly (or
+ * moving the file aside and back) would then free the newcomer's lock and let two processes in.
+ * So breakers take a guard lock first and, holding it, judge the lock afresh and remove it only
+ * if it still holds the token they judged.
  */
-export function breakLock(lockPath: string, judged: LockInfo | null): void {
-  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+export function breakLock(lockPath: string, maxAgeMs = STALE_MS): void {
+  const guard = `${lockPath}.break`;
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), time: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+  if (!tryAcquire(guard, me)) {
+    const breaker = readInfo(guard);
+    if (isStale(guard, breaker, Date.now(), GUARD_STALE_MS)) removeAside(guard, breaker);
+    return; // another breaker is at work; the caller simply tries again
+  }
   try {
-    fs.renameSync(lockPath, aside);
+    const judged = readInfo(lockPath);
+    if (!isStale(lockPath, judged, Date.now(), maxAgeMs)) return;
+    // The holder may have released (and a newcomer locked) while we judged; read again. If the
+    // file still holds the judged token, it stays that lock: its holder is gone (or 30 s old),
+    // nobody can create the file while it exists, and other breakers wait on the guard.
+    const again = readInfo(lockPath);
+    if (judged ? again?.token === judged.token : again === null) fs.rmSync(lockPath, { force: true });
+  } finally {
+    release(guard, me.token);
+  }
+}
+
+/**
+ * Removes a guard left by a killed breaker. Rename is atomic, so one waiter moves it aside; if
+ * what it moved is not the guard it judged, it links it back (a newer guard may win meanwhile:
+ * this only happens after a breaker was killed mid-break, and breakers judge again anyway).
+ */
+function removeAside(file: string, judged: LockInfo | null): void {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.renameSync(file, aside);
   } catch {
-    return; // another waiter broke it first
+    return; // another waiter moved it first
   }
   const moved = readInfo(aside);
   if (judged && moved && moved.token !== judged.token) {
     try {
-      fs.linkSync(aside, lockPath);
+      fs.linkSync(aside, file);
     } catch {
-      // a newer lock exists; the one we moved belonged to a holder that is racing us anyway
+      // a newer guard exists
     }
   }
   fs.rmSync(aside, { force: true });
@@ -132,7 +163,8 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T> | T): P
     const now = Date.now();
     const holder = readInfo(lockPath);
     if (isStale(lockPath, holder, now)) {
-      breakLock(lockPath, holder);
+      breakLock(lockPath);
+      await pause(1); // let a breaker elsewhere finish before trying again
       continue;
     }
     if (now - start > WAIT_MS) {

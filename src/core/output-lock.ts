@@ -30,7 +30,7 @@ export function lockOutput(dir: string, what: string, flag: string): () => void 
     if (tryAcquire(lockPath, info)) return () => release(lockPath, info.token);
     const holder = readInfo(lockPath);
     if (isStale(lockPath, holder, Date.now(), Infinity)) {
-      breakLock(lockPath, holder);
+      breakLock(lockPath, Infinity);
       continue;
     }
     throw new UserError(`${dir} is being written by ${describe(holder)}; wait for it to finish, or pass another ${flag}`);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { STALE_MS, UNREADABLE_STALE_MS, withLock } from '../../src/core/lock.js';
+import { breakLock, STALE_MS, UNREADABLE_STALE_MS, withLock } from '../../src/core/lock.js';
 import { readState } from '../../src/core/state.js';
 import { ensureBuilt, repoRoot } from '../cli/built-cli.js';
 
@@ -61,6 +61,41 @@ describe('withLock in one process', () => {
     fs.writeFileSync(lock, JSON.stringify({ pid: deadPid(), host: os.hostname(), time: new Date().toISOString(), token: 'dead' }));
     expect(await withLock(lock, () => 'taken')).toBe('taken');
     expect(fs.existsSync(lock)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('leaves the lock a newcomer took while a waiter judged the previous holder gone', () => {
+    // The interleaving that lost updates on a loaded machine: a waiter reads holder A's lock, A
+    // releases and exits, B takes the lock, then the waiter finds A's pid dead.
+    const lock = path.join(dir, 'x.lock');
+    const lockOf = (pid: number, token: string) => JSON.stringify({ pid, host: os.hostname(), time: new Date().toISOString(), token });
+    fs.writeFileSync(lock, lockOf(deadPid(), 'A'));
+    const real = fs.readFileSync;
+    let swapped = false;
+    const spy = vi.spyOn(fs, 'readFileSync').mockImplementation(((file: fs.PathOrFileDescriptor, o?: unknown) => {
+      const text = real(file, o as never);
+      if (file === lock && !swapped) {
+        swapped = true;
+        fs.writeFileSync(lock, lockOf(process.pid, 'B')); // right after the waiter read A's lock
+      }
+      return text;
+    }) as never);
+    try {
+      breakLock(lock);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(swapped).toBe(true);
+    expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toMatchObject({ token: 'B' });
+    expect(fs.readdirSync(dir)).toEqual(['x.lock']);
+  });
+
+  it('gets past the guard of a breaker that was killed mid-break', async () => {
+    const lock = path.join(dir, 'x.lock');
+    const dead = JSON.stringify({ pid: deadPid(), host: os.hostname(), time: new Date().toISOString(), token: 'dead' });
+    fs.writeFileSync(lock, dead);
+    fs.writeFileSync(`${lock}.break`, dead);
+    expect(await withLock(lock, () => 'taken')).toBe('taken');
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
