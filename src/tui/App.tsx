@@ -234,7 +234,7 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       const opened = openChat(argv, (await loadTool(CHAT_TOOL, env)).def);
       if ('help' in opened) return said(step, CHAT_USAGE);
       setChat(opened);
-      const model = readState(cwd)?.model_path;
+      const model = opened.modelPath ?? readState(cwd)?.model_path;
       said(step, [`chatting with ${model ?? 'the model'}: type a message; Ctrl-C stops a reply, ${LEAVE_CHAT}, Esc or Ctrl-D leaves`]);
     } catch (err) {
       said(step, [], (err as Error).message.split('\n')[0]);

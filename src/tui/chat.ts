@@ -27,6 +27,8 @@ export interface ChatMessage {
 export interface Chat {
   /** The sampler flags `chat` was opened with, passed to every turn. */
   flags: string[];
+  /** The model its --model_path names; null when the state's model is used. */
+  modelPath: string | null;
   /** The conversation so far (the system message travels in `flags`). */
   messages: ChatMessage[];
 }
@@ -54,7 +56,8 @@ export function openChat(argv: string[], sampler: Pick<ToolDefinition, 'args'>):
   if (own.length > 0) {
     throw new UserError(`chat sets --${own[0]} itself (what you type is the prompt, the conversation is kept); leave it out`);
   }
-  return { flags: argv, messages: [] };
+  const modelPath = parsed.given.includes('model_path') ? String(parsed.values.model_path) : null;
+  return { flags: argv, modelPath, messages: [] };
 }
 
 /** The words of one turn: the sampler with the chat's flags, the conversation so far and the new message. */
