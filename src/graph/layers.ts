@@ -65,6 +65,19 @@ export function attentionBias(g: Graph, prefix: string, inputIds: Value, attenti
   return op.where(g, `${prefix}/Where`, allowed, g.float32(0), g.float32(-1e9));
 }
 
+/**
+ * Each layer's attention bias by its window: the graph's full causal bias for null, and one
+ * sliding bias per distinct window (`${prefix}_${window}`), built the first time a layer asks.
+ */
+export function windowedBiases(g: Graph, prefix: string, inputIds: Value, attentionMask: Value, full: Value): (window: number | null) => Value {
+  const built = new Map<number, Value>();
+  return (window) => {
+    if (window === null) return full;
+    if (!built.has(window)) built.set(window, attentionBias(g, `${prefix}_${window}`, inputIds, attentionMask, window));
+    return built.get(window)!;
+  };
+}
+
 /** [B, S, heads·D] → [B, heads, S, D]. */
 export function splitHeads(g: Graph, prefix: string, x: Value, heads: number, headDim: number): Value {
   const r = op.reshape(g, `${prefix}/Reshape`, x, [0, 0, heads, headDim]);

@@ -71,6 +71,42 @@ export interface ParamSpec {
   parts?: { name: string; size: number }[];
 }
 
+/**
+ * A family's parameter list, written in Hugging Face's names and shapes: the few kinds of
+ * parameter every family has, so each file lists only which ones, in checkpoint order.
+ */
+export class ParamList {
+  readonly specs: ParamSpec[] = [];
+
+  add(spec: ParamSpec): this {
+    this.specs.push(spec);
+    return this;
+  }
+
+  /**
+   * A projection `out` features from `inp`: nn.Linear's weight [out, in] (Conv1D's [in, out] with
+   * `layout: 'in_out'`), and its bias [out] when `bias`.
+   */
+  linear(name: string, out: number, inp: number, role: 'attention' | 'mlp', opts: { bias?: boolean; layout?: 'in_out'; parts?: ParamSpec['parts'] } = {}): this {
+    const shape = opts.layout === 'in_out' ? [inp, out] : [out, inp];
+    this.add({ name: `${name}.weight`, shape, role, ...(opts.layout ? { layout: opts.layout } : {}), ...(opts.parts ? { parts: opts.parts } : {}) });
+    if (opts.bias) this.add({ name: `${name}.bias`, shape: [out], role: 'bias' });
+    return this;
+  }
+
+  /** A norm's weight [size], and its bias (LayerNorm's β) when `bias`. */
+  norm(name: string, size: number, bias: boolean): this {
+    this.add({ name: `${name}.weight`, shape: [size], role: 'norm' });
+    if (bias) this.add({ name: `${name}.bias`, shape: [size], role: 'norm' });
+    return this;
+  }
+
+  /** The LM head [vocab, hidden], a parameter of its own unless tied to the token embedding. */
+  head(name: string, vocab: number, hidden: number, tied: boolean): this {
+    return tied ? this : this.add({ name, shape: [vocab, hidden], role: 'head' });
+  }
+}
+
 /** A 2-D projection stored [in, out] (Conv1D)? */
 export function isInOut(p: ParamSpec): boolean {
   return p.layout === 'in_out';

@@ -17,14 +17,14 @@ import {
   appendCache,
   applyRotary,
   attention,
-  attentionBias,
   lastPosition,
   linear,
   rmsNormOnePlus,
   rotaryTables,
+  type RotaryTables,
   softcap,
   splitHeads,
-  type RotaryTables,
+  windowedBiases,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16.js';
@@ -33,15 +33,16 @@ import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
   type ReshapeSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface GemmaConfig extends DecoderConfig {
@@ -179,12 +180,9 @@ export function gemmaParameters(cfg: GemmaConfig): ParamSpec[] {
   const C = cfg.hiddenSize;
   const D = cfg.headDim;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
-  const norm = (name: string, dim = C) => params.push({ name: `${name}.weight`, shape: [dim], role: 'norm' });
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
+  const norm = (name: string, dim = C) => params.norm(name, dim, false);
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean) => params.linear(name, out, inp, role, { bias });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     norm(`${p}.input_layernorm`);
@@ -205,9 +203,7 @@ export function gemmaParameters(cfg: GemmaConfig): ParamSpec[] {
     lin(`${p}.mlp.up_proj`, F, C, 'mlp', false);
     lin(`${p}.mlp.down_proj`, C, F, 'mlp', false);
   }
-  norm('model.norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return norm('model.norm').head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**
@@ -265,12 +261,7 @@ export function gemmaForward(g: Graph, cfg: GemmaConfig, io: DecoderInputs, opti
   const slidingRope = sameRope(cfg.ropeFull, cfg.ropeSliding)
     ? fullRope
     : rotaryTables(g, '/model/rotary_emb/sliding_attention', io.positionIds, inverseFreqs(cfg.ropeSliding, cfg));
-  const windowBiases = new Map<number, Value>();
-  const biasFor = (window: number | null) => {
-    if (window === null) return io.attentionBias;
-    if (!windowBiases.has(window)) windowBiases.set(window, attentionBias(g, `/model/sliding_mask_${window}`, io.inputIds, io.attentionMask, window));
-    return windowBiases.get(window)!;
-  };
+  const biasFor = windowedBiases(g, '/model/sliding_mask', io.inputIds, io.attentionMask, io.attentionBias);
   const present: DecoderOutputs['present'] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `/model/layers.${i}`;

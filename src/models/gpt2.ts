@@ -13,14 +13,15 @@ import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import { geluApproximation } from './activation.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface Gpt2Config extends DecoderConfig {
@@ -63,26 +64,22 @@ export function normalizeGpt2Config(raw: Record<string, unknown>): Gpt2Config {
 export function gpt2Parameters(cfg: Gpt2Config): ParamSpec[] {
   const C = cfg.hiddenSize;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [
-    { name: 'transformer.wte.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' },
-    { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C], role: 'position_embedding' },
-  ];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
+  const params = new ParamList()
+    .add({ name: 'transformer.wte.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' })
+    .add({ name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C], role: 'position_embedding' });
   // Conv1D stores [in, out]; c_attn's output features are q, k, v side by side.
   const conv = (name: string, inp: number, out: number, role: 'attention' | 'mlp', parts?: ParamSpec['parts']) =>
-    params.push({ name: `${name}.weight`, shape: [inp, out], role, layout: 'in_out', ...(parts ? { parts } : {}) }, { name: `${name}.bias`, shape: [out], role: 'bias' });
+    params.linear(name, out, inp, role, { bias: true, layout: 'in_out', parts });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `transformer.h.${i}`;
-    norm(`${p}.ln_1`);
+    params.norm(`${p}.ln_1`, C, true);
     conv(`${p}.attn.c_attn`, C, 3 * C, 'attention', [{ name: 'q', size: C }, { name: 'k', size: C }, { name: 'v', size: C }]);
     conv(`${p}.attn.c_proj`, C, C, 'attention');
-    norm(`${p}.ln_2`);
+    params.norm(`${p}.ln_2`, C, true);
     conv(`${p}.mlp.c_fc`, C, F, 'mlp');
     conv(`${p}.mlp.c_proj`, F, C, 'mlp');
   }
-  norm('transformer.ln_f');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return params.norm('transformer.ln_f', C, true).head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**

@@ -9,21 +9,22 @@
 import type { Random } from '../core/random.js';
 import { UserError } from '../core/tool.js';
 import type { Graph, Value } from '../graph/builder.js';
-import { appendCache, attention, attentionBias, lastPosition, linear, splitHeads } from '../graph/layers.js';
+import { appendCache, attention, lastPosition, linear, splitHeads, windowedBiases } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { activate, activationFn, readActivation, type Activation } from './activation.js';
 import { continuePattern, repeatingUnit } from './layer-types.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface GptNeoConfig extends DecoderConfig {
@@ -98,27 +99,19 @@ export function normalizeGptNeoConfig(raw: Record<string, unknown>): GptNeoConfi
 export function gptNeoParameters(cfg: GptNeoConfig): ParamSpec[] {
   const C = cfg.hiddenSize;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [
-    { name: 'transformer.wte.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' },
-    { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C], role: 'position_embedding' },
-  ];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
+  const params = new ParamList()
+    .add({ name: 'transformer.wte.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' })
+    .add({ name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C], role: 'position_embedding' });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `transformer.h.${i}`;
-    norm(`${p}.ln_1`);
-    for (const x of ['q', 'k', 'v']) lin(`${p}.attn.attention.${x}_proj`, C, C, 'attention', false);
-    lin(`${p}.attn.attention.out_proj`, C, C, 'attention', true);
-    norm(`${p}.ln_2`);
-    lin(`${p}.mlp.c_fc`, F, C, 'mlp', true);
-    lin(`${p}.mlp.c_proj`, C, F, 'mlp', true);
+    params.norm(`${p}.ln_1`, C, true);
+    for (const x of ['q', 'k', 'v']) params.linear(`${p}.attn.attention.${x}_proj`, C, C, 'attention');
+    params.linear(`${p}.attn.attention.out_proj`, C, C, 'attention', { bias: true });
+    params.norm(`${p}.ln_2`, C, true);
+    params.linear(`${p}.mlp.c_fc`, F, C, 'mlp', { bias: true });
+    params.linear(`${p}.mlp.c_proj`, C, F, 'mlp', { bias: true });
   }
-  norm('transformer.ln_f');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return params.norm('transformer.ln_f', C, true).head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**
@@ -163,12 +156,7 @@ export function gptNeoForward(g: Graph, cfg: GptNeoConfig, io: DecoderInputs, op
     op.gather(g, '/transformer/wte/Gather', wte, io.inputIds),
     op.gather(g, '/transformer/wpe/Gather', param('transformer.wpe.weight'), io.positionIds),
   );
-  const windowBiases = new Map<number, Value>();
-  const biasFor = (window: number | null) => {
-    if (window === null) return io.attentionBias;
-    if (!windowBiases.has(window)) windowBiases.set(window, attentionBias(g, `/transformer/local_mask_${window}`, io.inputIds, io.attentionMask, window));
-    return windowBiases.get(window)!;
-  };
+  const biasFor = windowedBiases(g, '/transformer/local_mask', io.inputIds, io.attentionMask, io.attentionBias);
   const present: DecoderOutputs['present'] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const out = block(g, i, cfg, h, io, biasFor(cfg.slidingWindows[i]), param);

@@ -15,14 +15,15 @@ import { ggufRopeScaling, inverseFrequencies, partialRotaryFactorFor, readRope, 
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface GptNeoxConfig extends DecoderConfig, RopeConfig {
@@ -71,26 +72,19 @@ export function normalizeGptNeoxConfig(raw: Record<string, unknown>): GptNeoxCon
 
 export function gptNeoxParameters(cfg: GptNeoxConfig): ParamSpec[] {
   const { hiddenSize: C, intermediateSize: F, numHeads: H, headDim: D } = cfg;
-  const params: ParamSpec[] = [{ name: 'gpt_neox.embed_in.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean, parts?: ParamSpec['parts']) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role, ...(parts ? { parts } : {}) });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
+  const params = new ParamList().add({ name: 'gpt_neox.embed_in.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
   // query_key_value's rows are per head: q of head 0, k of head 0, v of head 0, q of head 1…
   const qkvParts = Array.from({ length: H }, () => ['q', 'k', 'v'].map((name) => ({ name, size: D }))).flat();
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `gpt_neox.layers.${i}`;
-    norm(`${p}.input_layernorm`);
-    norm(`${p}.post_attention_layernorm`);
-    lin(`${p}.attention.query_key_value`, 3 * C, C, 'attention', cfg.attentionBias, qkvParts);
-    lin(`${p}.attention.dense`, C, C, 'attention', cfg.attentionBias);
-    lin(`${p}.mlp.dense_h_to_4h`, F, C, 'mlp', true);
-    lin(`${p}.mlp.dense_4h_to_h`, C, F, 'mlp', true);
+    params.norm(`${p}.input_layernorm`, C, true);
+    params.norm(`${p}.post_attention_layernorm`, C, true);
+    params.linear(`${p}.attention.query_key_value`, 3 * C, C, 'attention', { bias: cfg.attentionBias, parts: qkvParts });
+    params.linear(`${p}.attention.dense`, C, C, 'attention', { bias: cfg.attentionBias });
+    params.linear(`${p}.mlp.dense_h_to_4h`, F, C, 'mlp', { bias: true });
+    params.linear(`${p}.mlp.dense_4h_to_h`, C, F, 'mlp', { bias: true });
   }
-  norm('gpt_neox.final_layer_norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'embed_out.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return params.norm('gpt_neox.final_layer_norm', C, true).head('embed_out.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /** transformers' default _init_weights: Linear/Embedding normal(0, initializer_range), biases 0, LayerNorm γ=1 β=0. */

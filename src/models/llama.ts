@@ -14,13 +14,13 @@ import {
   appendCache,
   applyRotary,
   attention,
-  attentionBias,
   lastPosition,
   linear,
   rmsNorm,
   rotaryTables,
-  splitHeads,
   type RotaryTables,
+  splitHeads,
+  windowedBiases,
 } from '../graph/layers.js';
 import * as op from '../graph/ops.js';
 import { layerWindows, resizeLayerList, slidingWindowOf } from './layer-types.js';
@@ -29,14 +29,15 @@ import { inverseFrequencies, readRope, type RopeConfig } from './rope.js';
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface LlamaConfig extends DecoderConfig, RopeConfig {
@@ -169,33 +170,27 @@ export function llamaParameters(cfg: LlamaConfig): ParamSpec[] {
   const Q = cfg.numHeads * cfg.headDim;
   const KV = cfg.numKvHeads * cfg.headDim;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias: boolean) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
-  const norm = (name: string, size = C) => params.push({ name: `${name}.weight`, shape: [size], role: 'norm' });
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
+  const norm = (name: string, size = C) => params.norm(name, size, false);
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     if (!cfg.postNorms) norm(`${p}.input_layernorm`);
-    lin(`${p}.self_attn.q_proj`, Q, C, 'attention', cfg.qkvBias);
-    lin(`${p}.self_attn.k_proj`, KV, C, 'attention', cfg.qkvBias);
-    lin(`${p}.self_attn.v_proj`, KV, C, 'attention', cfg.qkvBias);
-    lin(`${p}.self_attn.o_proj`, C, Q, 'attention', cfg.oBias);
+    params.linear(`${p}.self_attn.q_proj`, Q, C, 'attention', { bias: cfg.qkvBias });
+    params.linear(`${p}.self_attn.k_proj`, KV, C, 'attention', { bias: cfg.qkvBias });
+    params.linear(`${p}.self_attn.v_proj`, KV, C, 'attention', { bias: cfg.qkvBias });
+    params.linear(`${p}.self_attn.o_proj`, C, Q, 'attention', { bias: cfg.oBias });
     if (cfg.qkNorm) {
       const perHead = cfg.qkNorm === 'head';
       norm(`${p}.self_attn.q_norm`, perHead ? cfg.headDim : Q);
       norm(`${p}.self_attn.k_norm`, perHead ? cfg.headDim : KV);
     }
     norm(`${p}.post_attention_layernorm`);
-    lin(`${p}.mlp.gate_proj`, F, C, 'mlp', cfg.mlpBias);
-    lin(`${p}.mlp.up_proj`, F, C, 'mlp', cfg.mlpBias);
-    lin(`${p}.mlp.down_proj`, C, F, 'mlp', cfg.mlpBias);
+    params.linear(`${p}.mlp.gate_proj`, F, C, 'mlp', { bias: cfg.mlpBias });
+    params.linear(`${p}.mlp.up_proj`, F, C, 'mlp', { bias: cfg.mlpBias });
+    params.linear(`${p}.mlp.down_proj`, C, F, 'mlp', { bias: cfg.mlpBias });
     if (cfg.postNorms) norm(`${p}.post_feedforward_layernorm`);
   }
-  norm('model.norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return norm('model.norm').head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**
@@ -252,12 +247,7 @@ export function llamaForward(g: Graph, cfg: LlamaConfig, io: DecoderInputs, opti
   let h = op.gather(g, '/model/embed_tokens/Gather', embed, io.inputIds);
   if (m && m.embedding !== 1) h = op.mul(g, '/model/embedding_multiplier/Mul', h, g.float32(m.embedding));
   const rope = cfg.ropeLayers?.every((r) => !r) ? null : rotaryTables(g, '/model/rotary_emb', io.positionIds, ropeInverseFrequencies(cfg));
-  const windowBiases = new Map<number, Value>();
-  const biasFor = (window: number | null) => {
-    if (window === null) return io.attentionBias;
-    if (!windowBiases.has(window)) windowBiases.set(window, attentionBias(g, `/model/sliding_mask_${window}`, io.inputIds, io.attentionMask, window));
-    return windowBiases.get(window)!;
-  };
+  const biasFor = windowedBiases(g, '/model/sliding_mask', io.inputIds, io.attentionMask, io.attentionBias);
   const present: DecoderOutputs['present'] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `/model/layers.${i}`;

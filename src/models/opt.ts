@@ -15,14 +15,15 @@ import { activate, activationFn, readActivation, type Activation } from './activ
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 /** OPTLearnedPositionalEmbedding looks position p up at row p + 2. */
@@ -89,15 +90,11 @@ export function optParameters(cfg: OptConfig): ParamSpec[] {
   const P = cfg.wordEmbedDim;
   const F = cfg.ffnDim;
   const d = 'model.decoder';
-  const params: ParamSpec[] = [
-    { name: `${d}.embed_tokens.weight`, shape: [cfg.vocabSize, P], role: 'token_embedding' },
-    { name: `${d}.embed_positions.weight`, shape: [cfg.maxPositions + POSITION_OFFSET, C], role: 'position_embedding' },
-  ];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias = cfg.bias) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
+  const params = new ParamList()
+    .add({ name: `${d}.embed_tokens.weight`, shape: [cfg.vocabSize, P], role: 'token_embedding' })
+    .add({ name: `${d}.embed_positions.weight`, shape: [cfg.maxPositions + POSITION_OFFSET, C], role: 'position_embedding' });
+  const norm = (name: string) => params.norm(name, C, true);
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias = cfg.bias) => params.linear(name, out, inp, role, { bias });
   // The width projections are plain linear maps outside the blocks; 'mlp' is the nearest role.
   if (projected(cfg)) lin(`${d}.project_in`, C, P, 'mlp', false);
   for (let i = 0; i < cfg.numLayers; i++) {
@@ -110,8 +107,7 @@ export function optParameters(cfg: OptConfig): ParamSpec[] {
   }
   if (cfg.finalLayerNorm) norm(`${d}.final_layer_norm`);
   if (projected(cfg)) lin(`${d}.project_out`, P, C, 'mlp', false);
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, P], role: 'head' });
-  return params;
+  return params.head('lm_head.weight', cfg.vocabSize, P, cfg.tieWordEmbeddings).specs;
 }
 
 /**

@@ -14,14 +14,15 @@ import { ggufRopeScaling, inverseFrequencies, partialRotaryFactorFor, readRope, 
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface PhiConfig extends DecoderConfig, RopeConfig {
@@ -76,10 +77,9 @@ export function phiParameters(cfg: PhiConfig): ParamSpec[] {
   const { hiddenSize: C, intermediateSize: F, headDim: D } = cfg;
   const Q = cfg.numHeads * D;
   const KV = cfg.numKvHeads * D;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const norm = (name: string, size = C) => params.push({ name: `${name}.weight`, shape: [size], role: 'norm' }, { name: `${name}.bias`, shape: [size], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp') =>
-    params.push({ name: `${name}.weight`, shape: [out, inp], role }, { name: `${name}.bias`, shape: [out], role: 'bias' });
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
+  const norm = (name: string, size = C) => params.norm(name, size, true);
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp') => params.linear(name, out, inp, role, { bias: true });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     norm(`${p}.input_layernorm`);
@@ -94,11 +94,9 @@ export function phiParameters(cfg: PhiConfig): ParamSpec[] {
     lin(`${p}.mlp.fc1`, F, C, 'mlp');
     lin(`${p}.mlp.fc2`, C, F, 'mlp');
   }
-  norm('model.final_layernorm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
+  norm('model.final_layernorm').head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings);
   // The head's bias stays its own parameter when the weight is tied.
-  params.push({ name: 'lm_head.bias', shape: [cfg.vocabSize], role: 'bias' });
-  return params;
+  return params.add({ name: 'lm_head.bias', shape: [cfg.vocabSize], role: 'bias' }).specs;
 }
 
 /**

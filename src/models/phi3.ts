@@ -34,16 +34,17 @@ import { checkRopeFactors, inverseFrequencies, readRope, resampleRopeFactors, ro
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
   type GgufExtraTensor,
+  ParamList,
   type ParamSpec,
   type ReshapedSizes,
+  standardInit,
 } from './architecture.js';
 
 export interface Phi3Config extends DecoderConfig, RopeConfig {
@@ -148,27 +149,17 @@ export function phi3Parameters(cfg: Phi3Config): ParamSpec[] {
   const Q = cfg.numHeads * cfg.headDim;
   const KV = cfg.numKvHeads * cfg.headDim;
   const F = cfg.intermediateSize;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' });
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
-    norm(`${p}.input_layernorm`);
-    params.push(
-      {
-        name: `${p}.self_attn.qkv_proj.weight`, shape: [Q + 2 * KV, C], role: 'attention',
-        parts: [{ name: 'q', size: Q }, { name: 'k', size: KV }, { name: 'v', size: KV }],
-      },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [C, Q], role: 'attention' },
-    );
-    norm(`${p}.post_attention_layernorm`);
-    params.push(
-      { name: `${p}.mlp.gate_up_proj.weight`, shape: [2 * F, C], role: 'mlp', parts: [{ name: 'gate', size: F }, { name: 'up', size: F }] },
-      { name: `${p}.mlp.down_proj.weight`, shape: [C, F], role: 'mlp' },
-    );
+    params.norm(`${p}.input_layernorm`, C, false);
+    params.linear(`${p}.self_attn.qkv_proj`, Q + 2 * KV, C, 'attention', { parts: [{ name: 'q', size: Q }, { name: 'k', size: KV }, { name: 'v', size: KV }] });
+    params.linear(`${p}.self_attn.o_proj`, C, Q, 'attention');
+    params.norm(`${p}.post_attention_layernorm`, C, false);
+    params.linear(`${p}.mlp.gate_up_proj`, 2 * F, C, 'mlp', { parts: [{ name: 'gate', size: F }, { name: 'up', size: F }] });
+    params.linear(`${p}.mlp.down_proj`, C, F, 'mlp');
   }
-  norm('model.norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return params.norm('model.norm', C, false).head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**

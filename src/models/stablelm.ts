@@ -15,14 +15,15 @@ import { ggufRopeScaling, inverseFrequencies, partialRotaryFactorFor, readRope, 
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface StableLmConfig extends DecoderConfig, RopeConfig {
@@ -79,14 +80,11 @@ export function normalizeStableLmConfig(raw: Record<string, unknown>): StableLmC
 export function stableLmParameters(cfg: StableLmConfig): ParamSpec[] {
   const { hiddenSize: C, intermediateSize: F, headDim: D } = cfg;
   const KV = cfg.numKvHeads * D;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias = false) => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (bias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
+  const norm = (name: string) => params.norm(name, C, true);
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp', bias = false) => params.linear(name, out, inp, role, { bias });
   const headNorms = (name: string, heads: number) => {
-    for (let h = 0; h < heads; h++) params.push({ name: `${name}.norms.${h}.weight`, shape: [D], role: 'norm' });
+    for (let h = 0; h < heads; h++) params.norm(`${name}.norms.${h}`, D, false);
   };
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
@@ -104,9 +102,7 @@ export function stableLmParameters(cfg: StableLmConfig): ParamSpec[] {
     lin(`${p}.mlp.up_proj`, F, C, 'mlp');
     lin(`${p}.mlp.down_proj`, C, F, 'mlp');
   }
-  norm('model.norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return norm('model.norm').head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**

@@ -15,14 +15,15 @@ import { ggufRopeScaling, inverseFrequencies, readRope, type RopeConfig } from '
 import type { Weights } from './tensor.js';
 import * as ref from './reference.js';
 import {
-  ConfigReader,
-  standardInit,
   type Architecture,
+  ConfigReader,
   type DecoderConfig,
   type DecoderInputs,
   type DecoderOutputs,
   type ForwardOptions,
+  ParamList,
   type ParamSpec,
+  standardInit,
 } from './architecture.js';
 
 export interface Starcoder2Config extends DecoderConfig, RopeConfig {
@@ -75,12 +76,9 @@ export function starcoder2Parameters(cfg: Starcoder2Config): ParamSpec[] {
   const { hiddenSize: C, intermediateSize: F, headDim: D } = cfg;
   const Q = cfg.numHeads * D;
   const KV = cfg.numKvHeads * D;
-  const params: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' }];
-  const norm = (name: string) => params.push({ name: `${name}.weight`, shape: [C], role: 'norm' }, { name: `${name}.bias`, shape: [C], role: 'norm' });
-  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp') => {
-    params.push({ name: `${name}.weight`, shape: [out, inp], role });
-    if (cfg.useBias) params.push({ name: `${name}.bias`, shape: [out], role: 'bias' });
-  };
+  const params = new ParamList().add({ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C], role: 'token_embedding' });
+  const norm = (name: string) => params.norm(name, C, true);
+  const lin = (name: string, out: number, inp: number, role: 'attention' | 'mlp') => params.linear(name, out, inp, role, { bias: cfg.useBias });
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     norm(`${p}.input_layernorm`);
@@ -92,9 +90,7 @@ export function starcoder2Parameters(cfg: Starcoder2Config): ParamSpec[] {
     lin(`${p}.mlp.c_fc`, F, C, 'mlp');
     lin(`${p}.mlp.c_proj`, C, F, 'mlp');
   }
-  norm('model.norm');
-  if (!cfg.tieWordEmbeddings) params.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C], role: 'head' });
-  return params;
+  return norm('model.norm').head('lm_head.weight', cfg.vocabSize, C, cfg.tieWordEmbeddings).specs;
 }
 
 /**
