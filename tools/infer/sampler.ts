@@ -27,17 +27,16 @@ export default defineTool({
     if (args.prompt.length === 0) throw new UserError('--prompt is empty: give some text to continue');
     if (args.system && !args.chat) throw new UserError('--system is a chat message: add --chat');
     const engine = await engineOf(ctx);
-    const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
-    const tokenizer = model.tokenizer;
+    // Ours or a transformers.js ONNX model: the generator hides which engine runs it.
+    const generator = await engine.generator(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const tokenizer = generator.tokenizer;
     if (!tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; the sampler needs tokenizer.json to read the prompt`);
     // The template writes the special tokens itself: its text is encoded without adding any.
-    const prompt = args.chat ? await chatPrompt(model.dir, args.model_path, args.system, args.prompt) : args.prompt;
+    const prompt = args.chat ? await chatPrompt(generator.dir, args.model_path, args.system, args.prompt) : args.prompt;
     const promptIds = tokenizer.encode(prompt, { addSpecialTokens: !args.chat });
-    const session = await engine.session(model);
-    const { generate } = await import('../../src/runtime/generate.js');
     const decoder = tokenizer.streamDecoder({ skipSpecialTokens: true });
     if (!ctx.json) ctx.emit.token(prompt);
-    const gen = await generate(session, promptIds, {
+    const gen = await generator.generate(promptIds, {
       maxNewTokens: args.max_new_tokens,
       sampling: { doSample: args.do_sample, temperature: args.temperature, topK: args.top_k, topP: args.top_p, repetitionPenalty: args.repetition_penalty },
       seed: args.seed as number,
@@ -56,8 +55,8 @@ export default defineTool({
     const prefillTokensPerS = gen.prefillS > 0 ? promptIds.length / gen.prefillS : 0;
     return {
       metrics: { tokens_per_s: round(gen.tokensPerS), prefill_tokens_per_s: round(prefillTokensPerS), new_tokens: gen.generatedIds.length },
-      message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${gen.stopReason === 'eos' ? 'stopped at EOS' : gen.stopReason === 'positions' ? 'reached the model\'s last position' : 'max_new_tokens reached'})`,
-      data: { prompt_ids: promptIds, generated_ids: gen.generatedIds, text, tokens_per_s: gen.tokensPerS, stop_reason: gen.stopReason },
+      message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${gen.stopReason === 'eos' ? 'stopped at EOS' : gen.stopReason === 'positions' ? 'reached the model\'s last position' : 'max_new_tokens reached'}; ${generator.engine})`,
+      data: { prompt_ids: promptIds, generated_ids: gen.generatedIds, text, tokens_per_s: gen.tokensPerS, stop_reason: gen.stopReason, engine: generator.engine },
     };
   },
 });
