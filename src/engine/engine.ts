@@ -278,8 +278,7 @@ export class Engine {
     const tok = m.tokenizer ? `${m.tokenizer.vocabSize} tokens` : null;
     if (kind === 'transformers.js') {
       // What ORT holds is about the variant's bytes on disk.
-      const modelType = typeof m.config.model_type === 'string' ? m.config.model_type : 'unknown';
-      return { path: m.dir, modelType, parameters: null, dtype: m.variant.dtype, bytes: m.variant.bytes, tokenizer: tok, engine: onnxEngineLabel(m.variant) };
+      return { path: m.dir, modelType: m.modelType, parameters: null, dtype: m.variant.dtype, bytes: m.variant.bytes, tokenizer: tok, engine: onnxEngineLabel(m.variant) };
     }
     return { path: m.dir, modelType: m.cfg.modelType, parameters: m.parameters, dtype: describeDtype(m), bytes: m.bytes, tokenizer: tok, engine: SMOLBOX_ENGINE };
   }

@@ -21,6 +21,8 @@ export interface OnnxModel {
   variant: OnnxVariant;
   /** config.json as parsed. */
   config: Record<string, unknown>;
+  /** Its model_type, as transformers.js reads it (any, not only the families we own). */
+  modelType: string;
   tokenizer: TextTokenizer | null;
   /** Positions the model reads at most (Infinity when config.json does not say). */
   maxPositions: number;
@@ -67,10 +69,12 @@ export async function loadOnnxModel(
   }
   const { TransformersJsDecoder } = await import('../runtime/transformers-js-decoder.js');
   const limits = { maxPositions: maxPositionsOf(config), vocabSize: typeof config.vocab_size === 'number' ? config.vocab_size : 0 };
+  const declared = config.model_type;
   return {
     dir,
     variant,
     config,
+    modelType: typeof declared === 'string' ? declared : 'unknown model_type',
     tokenizer,
     maxPositions: limits.maxPositions,
     decoder: async (logits) => new TransformersJsDecoder(pretrained, { ...limits }, logits),

@@ -42,7 +42,8 @@ export function stateRows(
   const size = (n: number | null) => (n === null ? 'ONNX' : `${formatCount(n)} params`);
   rows.push(['model', cut(m ? `${m.modelType} · ${size(m.parameters)}` : info ? 'none in memory' : 'engine starting…')]);
   if (m) {
-    rows.push(['engine', cut(m.engine)]);
+    // `transformers.js (onnx/model_q4.onnx)` loses its folder before its file name when narrow.
+    rows.push(['engine', cut(m.engine.length > valueWidth ? m.engine.replace('(onnx/', '(') : m.engine)]);
     rows.push(['weights', cut(`${m.dtype} · ${formatBytes(m.bytes)} in memory`)]);
     rows.push(['tokenizer', cut(m.tokenizer ?? 'none')]);
   }

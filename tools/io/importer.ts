@@ -26,10 +26,9 @@ export default defineTool({
     if (held.kind === 'transformers.js') {
       const { localVariants } = await import('../../src/models/onnx-layout.js');
       const { variantSpec } = await import('../../src/models/source.js');
-      const { dir, variant, config, tokenizer } = held.model;
+      const { dir, variant, modelType, tokenizer } = held.model;
       const all = localVariants(dir).map((v) => v.dtype);
       const why = args.dtype !== 'auto' ? `--dtype ${args.dtype}` : all.length === 1 ? 'the only variant' : `the smallest that runs on the CPU, of ${all.join(', ')}`;
-      const modelType = typeof config.model_type === 'string' ? config.model_type : 'unknown model_type';
       const spec = variantSpec(args.model_path, variant.file);
       return {
         metrics: { bytes: variant.bytes },
