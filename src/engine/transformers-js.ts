@@ -26,7 +26,11 @@ export interface OnnxModel {
   tokenizer: TextTokenizer | null;
   /** Positions the model reads at most (Infinity when config.json does not say). */
   maxPositions: number;
-  /** A decoder with its own KV cache over the loaded sessions. */
+  /**
+   * The decoder for generation ('last') or scoring ('all'), one of each per model, as our
+   * sessions are: its KV cache outlives a step, so a chat's next turn reads the earlier ones
+   * from it (one tool runs at a time).
+   */
   decoder(logits: 'last' | 'all'): Promise<Decoder>;
   /** Frees the native sessions. */
   release(): Promise<void>;
@@ -70,6 +74,7 @@ export async function loadOnnxModel(
   const { TransformersJsDecoder } = await import('../runtime/transformers-js-decoder.js');
   const limits = { maxPositions: maxPositionsOf(config), vocabSize: typeof config.vocab_size === 'number' ? config.vocab_size : 0 };
   const declared = config.model_type;
+  const decoders = new Map<'last' | 'all', Decoder>();
   return {
     dir,
     variant,
@@ -77,7 +82,11 @@ export async function loadOnnxModel(
     modelType: typeof declared === 'string' ? declared : 'unknown model_type',
     tokenizer,
     maxPositions: limits.maxPositions,
-    decoder: async (logits) => new TransformersJsDecoder(pretrained, { ...limits }, logits),
+    decoder: async (logits) => {
+      let d = decoders.get(logits);
+      if (!d) decoders.set(logits, (d = new TransformersJsDecoder(pretrained, { ...limits }, logits)));
+      return d;
+    },
     release: async () => {
       await pretrained.dispose();
     },

@@ -108,6 +108,7 @@ export class StepHost {
     });
     for (const line of text.split('\n')) sink({ type: 'output', line });
     sink({ type: 'output', line: 'In the workbench, type the same lines without "smox"; Tab completes, Ctrl-C cancels.' });
+    sink({ type: 'output', line: '`chat [--system TEXT] [sampler flags]` talks with the model through its chat template (chat --help).' });
     return { ok: true };
   }
 

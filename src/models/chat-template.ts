@@ -57,3 +57,27 @@ export function renderChat(chat: ChatTemplate, messages: ChatMessage[]): string 
     ...chat.specialTokens,
   });
 }
+
+const ROLES: readonly string[] = ['system', 'user', 'assistant'];
+
+/**
+ * Messages from JSON text (`[{"role": "user", "content": "Hi"}, …]`, as transformers'
+ * apply_chat_template takes them); `source` names where the text came from in errors.
+ */
+export function parseMessages(text: string, source: string): ChatMessage[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${source} is not valid JSON (${(err as Error).message}); give a list such as [{"role": "user", "content": "Hi"}]`);
+  }
+  if (!Array.isArray(parsed)) throw new UserError(`${source} must be a JSON list of messages, such as [{"role": "user", "content": "Hi"}]`);
+  return parsed.map((m: unknown, i) => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string' || !ROLES.includes(role)) {
+      throw new UserError(`${source}: message ${i + 1} has role ${JSON.stringify(role)}; roles are ${ROLES.join(', ')}`);
+    }
+    if (typeof content !== 'string') throw new UserError(`${source}: message ${i + 1} (${role}) needs its text as a string "content"`);
+    return { role: role as ChatMessage['role'], content };
+  });
+}

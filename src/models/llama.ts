@@ -91,6 +91,11 @@ export interface LlamaFamilyDefaults {
    * LlamaModel does.
    */
   readsLayerTypes?: boolean;
+  /**
+   * The key without which config.json's sliding_window is dropped: Qwen2Config and Qwen3Config
+   * set sliding_window to None unless use_sliding_window is true, whatever layer_types says.
+   */
+  slidingSwitch?: string;
 }
 
 export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
@@ -99,7 +104,15 @@ export const LLAMA_DEFAULTS: LlamaFamilyDefaults = {
 
 /** Each layer's window: config.json's layer_types where the family reads it (transformers ≥ 5), else the family's legacy rule. */
 export function slidingWindows(raw: Record<string, unknown>, numLayers: number, d: LlamaFamilyDefaults, where: string): (number | null)[] {
-  if (d.readsLayerTypes && Array.isArray(raw.layer_types)) return layerWindows(raw.layer_types, raw.sliding_window, numLayers, where);
+  if (d.readsLayerTypes && Array.isArray(raw.layer_types)) {
+    const switchedOff = d.slidingSwitch !== undefined && raw[d.slidingSwitch] !== true;
+    if (switchedOff && raw.layer_types.includes('sliding_attention')) {
+      throw new UserError(
+        `${where}: layer_types has sliding_attention layers but "${d.slidingSwitch}" is not true, so transformers drops sliding_window and cannot run them; set "${d.slidingSwitch}": true or make them full_attention`,
+      );
+    }
+    return layerWindows(raw.layer_types, raw.sliding_window, numLayers, where);
+  }
   return derivedLayerTypes(raw, numLayers, d).map((t) => (t === 'sliding_attention' ? slidingWindowOf(raw.sliding_window, where) : null));
 }
 

@@ -17,4 +17,5 @@ export const qwen2 = llamaFamily({
   // Qwen2Config: use_sliding_window (default false) slides layers from max_window_layers (28) on.
   legacySliding: (raw, layer) => raw.use_sliding_window === true && layer >= (typeof raw.max_window_layers === 'number' ? raw.max_window_layers : 28),
   readsLayerTypes: true,
+  slidingSwitch: 'use_sliding_window',
 });

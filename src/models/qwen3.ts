@@ -26,6 +26,7 @@ const DEFAULTS: LlamaFamilyDefaults = {
   // Qwen3Config: sliding_window counts only with use_sliding_window, on layers from max_window_layers (28) on.
   legacySliding: (raw, layer) => raw.use_sliding_window === true && layer >= (typeof raw.max_window_layers === 'number' ? raw.max_window_layers : 28),
   readsLayerTypes: true,
+  slidingSwitch: 'use_sliding_window',
 };
 
 const base = llamaFamily(DEFAULTS);

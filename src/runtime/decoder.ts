@@ -8,6 +8,12 @@ export interface Decoder {
   readonly config: { readonly maxPositions: number; readonly vocabSize: number };
   /** Tokens in the KV cache. */
   readonly pastLength: number;
+  /**
+   * Continues from the cache: keeps the longest prefix of `ids` it already holds (a chat's
+   * earlier turns), runs the rest (at least the last token), and returns its logits (see
+   * `step`) with how many tokens came from the cache.
+   */
+  resume(ids: readonly number[]): Promise<{ logits: Float32Array; reused: number }>;
   /** Starts over with `ids` as the prompt; returns its logits (see `step`). */
   prefill(ids: ArrayLike<number>): Promise<Float32Array>;
   /**

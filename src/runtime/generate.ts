@@ -18,11 +18,19 @@ export interface GenerateOptions {
   stopIds?: readonly number[];
   signal?: AbortSignal;
   onToken?: (id: number) => void;
+  /**
+   * Keep the part of the prompt the session's KV cache already holds (a chat's earlier turns)
+   * and run only the rest (DecoderSession.resume); otherwise the cache starts empty.
+   */
+  reuseCache?: boolean;
 }
 
 export interface Generation {
   generatedIds: number[];
   stopReason: 'eos' | 'length' | 'positions';
+  /** Prompt tokens taken from the KV cache, and those the prefill ran. */
+  cachedTokens: number;
+  prefillTokens: number;
   /** Seconds spent on the prompt and on the new tokens. */
   prefillS: number;
   decodeS: number;
@@ -44,7 +52,10 @@ export async function generate(session: Decoder, promptIds: readonly number[], o
   let stopReason: Generation['stopReason'] = 'length';
 
   const t0 = performance.now();
-  let logits = await session.prefill(promptIds);
+  let logits: Float32Array;
+  let cachedTokens = 0;
+  if (opts.reuseCache) ({ logits, reused: cachedTokens } = await session.resume(promptIds));
+  else logits = await session.prefill(promptIds);
   const t1 = performance.now();
   for (;;) {
     if (opts.signal?.aborted) break;
@@ -70,6 +81,8 @@ export async function generate(session: Decoder, promptIds: readonly number[], o
   return {
     generatedIds,
     stopReason,
+    cachedTokens,
+    prefillTokens: promptIds.length - cachedTokens,
     prefillS: (t1 - t0) / 1000,
     decodeS,
     tokensPerS: decoded > 0 && decodeS > 0 ? decoded / decodeS : 0,

@@ -2,7 +2,9 @@
  * An ONNX Runtime session over a generated decoder graph, with the KV cache kept between
  * calls: `prefill(prompt)` then `step(token)` per generated token. Batch 1. The present
  * key/value tensors ORT returns become the next call's past inputs as they are (ORT copies
- * every output once already; we add no copy of our own).
+ * every output once already; we add no copy of our own). The session remembers which token
+ * ids its cache holds, so `resume(prompt)` (a chat's next turn) runs only what follows the
+ * part of the prompt already cached.
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -58,6 +60,8 @@ export function ortError(err: unknown, doing: string): UserError {
 export class DecoderSession implements Decoder {
   private cache: KvCache[] = [];
   private past = 0;
+  /** The token ids whose keys and values the cache holds, in order (length `past`). */
+  private ids: number[] = [];
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -111,6 +115,44 @@ export class DecoderSession implements Decoder {
     const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, numKvHeads, 0, headDim]);
     this.cache = Array.from({ length: numLayers }, () => ({ key: empty(), value: empty() }));
     this.past = 0;
+    this.ids = [];
+  }
+
+  /** The token ids in the KV cache, oldest first. */
+  get cachedIds(): readonly number[] {
+    return this.ids;
+  }
+
+  /**
+   * Continues from the cache: keeps the longest prefix of `ids` the cache already holds,
+   * drops what the cache holds beyond it, and runs the rest — as llama.cpp's server reuses a
+   * slot's cache for the common prefix of the next prompt. At least the last token always
+   * runs (its logits pick the next token); a prompt sharing nothing is a fresh prefill.
+   * Positions past the prefix depend only on earlier tokens (causal attention), so the logits
+   * equal a fresh prefill's up to float rounding.
+   */
+  async resume(ids: readonly number[]): Promise<{ logits: Float32Array; reused: number }> {
+    let keep = 0;
+    while (keep < this.ids.length && keep < ids.length && this.ids[keep] === ids[keep]) keep++;
+    keep = Math.min(keep, ids.length - 1);
+    if (keep <= 0) return { logits: await this.prefill(ids), reused: 0 };
+    if (keep < this.past) this.truncate(keep);
+    return { logits: await this.step(ids.slice(keep)), reused: keep };
+  }
+
+  /** Keeps the first `length` positions of every layer's cache ([1, heads, T, headDim] → [1, heads, length, headDim]). */
+  private truncate(length: number): void {
+    const { numKvHeads, headDim } = this.config;
+    const T = this.past;
+    const cut = (t: ort.Tensor): ort.Tensor => {
+      const src = t.data as Float32Array;
+      const out = new Float32Array(numKvHeads * length * headDim);
+      for (let h = 0; h < numKvHeads; h++) out.set(src.subarray(h * T * headDim, (h * T + length) * headDim), h * length * headDim);
+      return new ort.Tensor('float32', out, [1, numKvHeads, length, headDim]);
+    };
+    this.cache = this.cache.map((c) => ({ key: cut(c.key), value: cut(c.value) }));
+    this.past = length;
+    this.ids = this.ids.slice(0, length);
   }
 
   /** Starts over with `ids` as the prompt; returns its logits (see `step`). */
@@ -145,6 +187,7 @@ export class DecoderSession implements Decoder {
     }
     this.cache = this.cache.map((_, i) => ({ key: out[`present.${i}.key`], value: out[`present.${i}.value`] }));
     this.past = T;
+    this.ids.push(...tokens);
     return out.logits.data as Float32Array;
   }
 

@@ -15,6 +15,8 @@ type Outputs = Record<string, Tensor>;
 export class TransformersJsDecoder implements Decoder {
   private cache = new DynamicCache();
   private past = 0;
+  /** The token ids whose keys and values the cache holds, in order (length `past`). */
+  private ids: number[] = [];
   private readonly keepsLogits: boolean;
 
   /** `config.vocabSize` may be 0 when config.json does not say: the first logits tell it. */
@@ -34,7 +36,40 @@ export class TransformersJsDecoder implements Decoder {
   async prefill(ids: ArrayLike<number>): Promise<Float32Array> {
     this.cache = new DynamicCache();
     this.past = 0;
+    this.ids = [];
     return this.step(ids);
+  }
+
+  /**
+   * As DecoderSession.resume. Cutting the cache back is done for plain key/value caches only
+   * ([batch, heads, positions, head_dim] each); a model with other state (a hybrid's
+   * convolution or SSM state cannot be cut) starts over when the prompt parts from the cache.
+   */
+  async resume(ids: readonly number[]): Promise<{ logits: Float32Array; reused: number }> {
+    let keep = 0;
+    while (keep < this.ids.length && keep < ids.length && this.ids[keep] === ids[keep]) keep++;
+    keep = Math.min(keep, ids.length - 1);
+    if (keep < this.past && !this.truncate(keep)) keep = 0;
+    if (keep <= 0) return { logits: await this.prefill(ids), reused: 0 };
+    return { logits: await this.step(ids.slice(keep)), reused: keep };
+  }
+
+  /** Keeps the first `length` positions of every cached key and value; false when the cache is not only those. */
+  private truncate(length: number): boolean {
+    const entries = Object.entries(this.cache as unknown as Record<string, Tensor>);
+    if (!entries.every(([name, t]) => /^past_key_values\.\d+\.(key|value)$/.test(name) && t.dims.length === 4 && t.dims[2] === this.past)) return false;
+    const cut: Record<string, Tensor> = {};
+    for (const [name, t] of entries) {
+      const [batch, heads, T, headDim] = t.dims;
+      const src = t.data as Float32Array;
+      const out = new (src.constructor as Float32ArrayConstructor)(batch * heads * length * headDim);
+      for (let h = 0; h < batch * heads; h++) out.set(src.subarray(h * T * headDim, (h * T + length) * headDim), h * length * headDim);
+      cut[name] = new Tensor(t.type, out, [batch, heads, length, headDim]);
+    }
+    this.cache.update(cut);
+    this.past = length;
+    this.ids = this.ids.slice(0, length);
+    return true;
   }
 
   async step(ids: ArrayLike<number> | number): Promise<Float32Array> {
@@ -59,6 +94,7 @@ export class TransformersJsDecoder implements Decoder {
     for (const [name, t] of Object.entries(out)) if (name.startsWith('present')) next[name.replace('present', 'past_key_values')] = t;
     this.cache.update(next);
     this.past = T;
+    this.ids.push(...tokens);
     const logits = out.logits.to('float32');
     const vocab = logits.dims.at(-1)!;
     if (!this.config.vocabSize) (this.config as { vocabSize: number }).vocabSize = vocab;

@@ -7,16 +7,20 @@
  * running step (twice: quits at once) or clears the line, Ctrl-C twice on an empty line or
  * Ctrl-D quits. Lines entered while a step runs (typed ahead, or the rest of a multi-line
  * paste) wait in a queue under the panels and run one after another, in order.
+ *
+ * `chat` switches the prompt to chat mode (chat.ts): each line is a user turn, run as a
+ * sampler step through the same bridge; `/exit`, Esc or Ctrl-D on an empty line switch back.
  */
 import { Box, Static, Text, useApp, useStdout } from 'ink';
 import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { complete, type Completion, type CompletionSources } from '../core/completion.js';
 import { type HistoryRecord, readHistory } from '../core/history.js';
 import { splitCommandLine } from '../core/parse-args.js';
-import { commandNames, type LoadedTool, listToolEntries, loadAllTools } from '../core/registry.js';
+import { commandNames, type LoadedTool, listToolEntries, loadAllTools, loadTool } from '../core/registry.js';
 import { readState, type SmolboxState } from '../core/state.js';
 import type { ArgsSchema } from '../core/tool.js';
-import type { EngineBridge, EngineInfo } from '../engine/worker-bridge.js';
+import type { EngineBridge, EngineInfo, StepOutcome, WorkbenchEvent } from '../engine/worker-bridge.js';
+import { afterTurn, type Chat, CHAT_TOOL, CHAT_USAGE, CHAT_WORD, LEAVE_CHAT, openChat, replyCollector, turnWords } from './chat.js';
 import { HistoryPanel } from './HistoryPanel.js';
 import { loadLines, saveLine } from './line-history.js';
 import { Prompt } from './Prompt.js';
@@ -90,6 +94,13 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   const [state, setState] = useState<SmolboxState | null>(() => readState(cwd));
   const [records, setRecords] = useState<HistoryRecord[]>(() => readHistory(cwd));
   const [info, setInfo] = useState<EngineInfo | null>(null);
+  // The open chat, if any (chat.ts); a ref as well: queued lines read it before a render.
+  const [chat, setChatState] = useState<Chat | null>(null);
+  const chatRef = useRef<Chat | null>(null);
+  const setChat = (c: Chat | null) => {
+    chatRef.current = c;
+    setChatState(c);
+  };
   // Names complete at once from the directory listing; flags once the modules are imported.
   const [names] = useState(() => listToolEntries(env).map((e) => ({ name: e.name, def: { args: {} } })));
   const [tools, setTools] = useState<LoadedTool[] | null>(null);
@@ -114,22 +125,29 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
   // A redraw still pending when the app goes away has nothing left to draw.
   useEffect(() => () => clearTimeout(redraw.current ?? undefined), []);
 
-  const commands = useMemo(() => [...commandNames(), 'help', ...QUIT_WORDS], []);
+  const commands = useMemo(() => [...commandNames(), 'help', CHAT_WORD, ...QUIT_WORDS], []);
   const schemas = useMemo(() => new Map<string, ArgsSchema>((tools ?? []).map((t) => [t.name, t.def.args])), [tools]);
   const infoRef = useRef(info);
   infoRef.current = info;
+  // `chat` completes the sampler's flags that a chat passes on.
+  const chatEntry = useMemo(() => {
+    const sampler = tools?.find((t) => t.name === CHAT_TOOL);
+    return sampler ? [{ name: CHAT_WORD, def: { args: sampler.def.args } }] : [];
+  }, [tools]);
   const sources: CompletionSources = useMemo(
     () => ({
-      tools: tools ?? names,
+      tools: [...(tools ?? names), ...chatEntry],
       commands,
       cwd,
       models: () => infoRef.current?.builtins.models ?? [],
       datasets: () => infoRef.current?.builtins.datasets ?? [],
       paramNames: () => infoRef.current?.paramNames ?? [],
     }),
-    [tools, names, commands, cwd],
+    [tools, names, chatEntry, commands, cwd],
   );
-  const completeLine = (line: string, cursor: number): Completion => complete(line, cursor, sources);
+  // A chat message is prose: Tab completes nothing in it.
+  const completeLine = (line: string, cursor: number): Completion =>
+    chatRef.current ? { candidates: [], common: '', start: cursor } : complete(line, cursor, sources);
 
   const quit = (force: boolean) => {
     onExit?.({ force });
@@ -155,12 +173,14 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
     const text = line.trim();
     setQuitArmed(false);
     if (!text) return;
-    saved.current = saveLine(historyFile, saved.current, text);
+    // Chat messages stay out of the line history file: it holds commands.
+    if (!chatRef.current) saved.current = saveLine(historyFile, saved.current, text);
     if (liveRef.current || queueRef.current.length > 0) return setQueue([...queueRef.current, text]);
     run(text);
   };
 
   const run = (text: string) => {
+    if (chatRef.current) return text === LEAVE_CHAT ? leaveChat() : chatTurn(chatRef.current, text);
     if (QUIT_WORDS.includes(text)) return quit(false);
     const step = startStep(nextId.current++, text, now());
     let words: string[];
@@ -172,9 +192,16 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       const message = (err as Error).message;
       return finish(finishStep(applyEvent(step, { type: 'error', message }, now()), { ok: false, failure: 'usage', error: message }, now()));
     }
+    if (words[0] === CHAT_WORD) return void enterChat(step, words.slice(1));
+    send(step, words);
+  };
+
+  /** Runs a step's words through the engine; `onEvent` and `onOutcome` see it before the step is drawn finished. */
+  const send = (step: Step, words: string[], onEvent?: (e: WorkbenchEvent) => void, onOutcome?: (o: StepOutcome) => void) => {
     setLive(step);
     void bridge
       .step(words, cwd, (e) => {
+        onEvent?.(e);
         if (!liveRef.current) return;
         // Folded at once, drawn at most once a frame: a sampler streams thousands of tokens a
         // second, and a React render per token would starve the keys.
@@ -187,8 +214,46 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
       }, { columns: width })
       .then(({ outcome, info: after }) => {
         setInfo(after);
+        // Before finish: it may start the next queued line, which reads the chat.
+        onOutcome?.(outcome);
         finish(finishStep(liveRef.current ?? step, outcome, now()));
       });
+  };
+
+  /** A step that ends at once with these lines (no engine involved). */
+  const said = (step: Step, lines: string[], error?: string) => {
+    const shown = lines.reduce((s, line) => applyEvent(s, { type: 'output', line }, now()), step);
+    const outcome: StepOutcome = error ? { ok: false, failure: 'usage', error } : { ok: true };
+    finish(finishStep(error ? applyEvent(shown, { type: 'error', message: error }, now()) : shown, outcome, now()));
+  };
+
+  /** `chat …`: checks its flags against the sampler's, then the prompt takes messages. */
+  const enterChat = async (step: Step, argv: string[]) => {
+    setLive(step);
+    try {
+      const opened = openChat(argv, (await loadTool(CHAT_TOOL, env)).def);
+      if ('help' in opened) return said(step, CHAT_USAGE);
+      setChat(opened);
+      const model = opened.modelPath ?? readState(cwd)?.model_path;
+      said(step, [`chatting with ${model ?? 'the model'}: type a message; Ctrl-C stops a reply, ${LEAVE_CHAT}, Esc or Ctrl-D leaves`]);
+    } catch (err) {
+      said(step, [], (err as Error).message.split('\n')[0]);
+    }
+  };
+
+  const chatTurn = (open: Chat, text: string) => {
+    const step = { ...startStep(nextId.current++, text, now()), chat: true };
+    const reply = replyCollector();
+    send(step, turnWords(open, text), reply.onEvent, (outcome) => {
+      // The chat may have been left meanwhile (Esc while the reply ran is ignored, but be safe).
+      if (chatRef.current === open) setChat(afterTurn(open, text, outcome, reply.reply()));
+    });
+  };
+
+  const leaveChat = () => {
+    const turns = (chatRef.current?.messages.length ?? 0) / 2;
+    setChat(null);
+    said(startStep(nextId.current++, LEAVE_CHAT, now()), [`left the chat after ${turns} ${turns === 1 ? 'turn' : 'turns'}`]);
   };
 
   // Ctrl-C cancels the running step and drops the lines queued behind it (a paste gone wrong
@@ -243,7 +308,10 @@ export function App({ bridge, cwd, historyFile, env = process.env, columns, rows
         onSubmit={submit}
         onInterrupt={interrupt}
         // Ctrl-D while a step runs would quit under it; it waits for the prompt like a shell's.
-        onEof={() => liveRef.current === null && quit(false)}
+        // In a chat it leaves the chat, as Esc does.
+        onEof={() => liveRef.current === null && (chatRef.current ? leaveChat() : quit(false))}
+        onEscape={() => liveRef.current === null && queueRef.current.length === 0 && chatRef.current && leaveChat()}
+        sign={chat ? 'chat' : 'smox'}
         onKey={() => setQuitArmed(false)}
         width={width}
       />

@@ -22,6 +22,10 @@ export interface PromptProps {
   onInterrupt: () => void;
   /** Ctrl-D on an empty line. */
   onEof: () => void;
+  /** Esc. */
+  onEscape?: () => void;
+  /** What the prompt is for: `smox` (lines of the CLI) or `chat` (messages to the model). */
+  sign?: 'smox' | 'chat';
   /** Any key but Ctrl-C. */
   onKey?: () => void;
   width: number;
@@ -49,7 +53,12 @@ export function candidateRows(candidates: readonly string[], width: number): str
   return rows;
 }
 
-export function Prompt({ entries, complete, busy, onSubmit, onInterrupt, onEof, onKey, width }: PromptProps) {
+const PLACEHOLDERS = {
+  smox: 'a tool or command (Tab completes, help lists them)',
+  chat: 'a message for the model (/exit, Esc or Ctrl-D leaves the chat)',
+};
+
+export function Prompt({ entries, complete, busy, onSubmit, onInterrupt, onEof, onEscape, sign = 'smox', onKey, width }: PromptProps) {
   const theme = useTheme();
   const editor = useRef<EditorState>(initialEditor(entries));
   const [shown, setShown] = useState(editor.current);
@@ -62,6 +71,7 @@ export function Prompt({ entries, complete, busy, onSubmit, onInterrupt, onEof, 
     if (effect?.type === 'submit') onSubmit(effect.line);
     else if (effect?.type === 'interrupt') onInterrupt();
     else if (effect?.type === 'eof') onEof();
+    else if (effect?.type === 'escape') onEscape?.();
   });
 
   const { value, cursor, candidates } = shown;
@@ -71,12 +81,13 @@ export function Prompt({ entries, complete, busy, onSubmit, onInterrupt, onEof, 
       <Box>
         <Box flexShrink={0}>
           <Text color={theme.tone('cyan')} bold>
-            {'smox› '}
+            {`${sign}› `}
           </Text>
         </Box>
         {value === '' && theme.color ? (
           <Text color={theme.tone('gray')}>
-            <Text inverse>a</Text> tool or command (Tab completes, help lists them)
+            <Text inverse>{PLACEHOLDERS[sign][0]}</Text>
+            {PLACEHOLDERS[sign].slice(1)}
           </Text>
         ) : (
           <Text>

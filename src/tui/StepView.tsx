@@ -73,7 +73,7 @@ export function StepView({ step, width, tail, debug = false }: { step: Step; wid
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text>
-        <Text color={theme.tone('cyan')}>{'› '}</Text>
+        <Text color={theme.tone('cyan')}>{step.chat ? 'you› ' : '› '}</Text>
         <Text bold>{step.line}</Text>
       </Text>
       {shownBlocks(step, width, tail).map((b, i) =>

@@ -28,7 +28,9 @@ export type EditorEffect =
   /** Ctrl-C with nothing to clear (or while a step runs): cancel or arm quitting. */
   | { type: 'interrupt' }
   /** Ctrl-D on an empty line. */
-  | { type: 'eof' };
+  | { type: 'eof' }
+  /** Esc (the app's chat mode leaves on it). */
+  | { type: 'escape' };
 
 export interface EditorContext {
   complete: (line: string, cursor: number) => Completion;
@@ -168,6 +170,8 @@ export function edit(st: EditorState, key: Key, ctx: EditorContext): { state: Ed
     case 'up':
     case 'down':
       return { state: recall(st, key.name) };
+    case 'escape':
+      if (!meta) return { state: { ...st, candidates: [] }, effect: { type: 'escape' } };
   }
   if (ctrl && key.name === 'c') {
     if (ctx.busy || v === '') return { state: { ...st, candidates: [] }, effect: { type: 'interrupt' } };

@@ -35,6 +35,8 @@ export interface Step {
   error?: string;
   /** The failure's stack, shown under it when the workbench runs with --debug. */
   errorDetail?: string;
+  /** A chat turn: `line` is the user's message (chat.ts). */
+  chat?: boolean;
   /** Ctrl-C was pressed while it ran. */
   cancelling?: boolean;
   /** Where the current progress started (for an ETA when the tool gives none). */

@@ -29,6 +29,17 @@ describe('LLaMA variants read their configs as transformers does', () => {
     expect(read({ model_type: 'qwen3', sliding_window: 4, use_sliding_window: true, max_window_layers: 2 }).slidingWindows).toEqual([null, null, 4, 4]);
   });
 
+  it('qwen2/qwen3: sliding layer_types without use_sliding_window is refused, as transformers cannot run it', () => {
+    const types = ['sliding_attention', 'full_attention', 'full_attention', 'full_attention'];
+    for (const model_type of ['qwen2', 'qwen3']) {
+      expect(() => read({ model_type, sliding_window: 4, layer_types: types })).toThrow(
+        new UserError(`${model_type} config.json: layer_types has sliding_attention layers but "use_sliding_window" is not true, so transformers drops sliding_window and cannot run them; set "use_sliding_window": true or make them full_attention`),
+      );
+      expect(read({ model_type, sliding_window: 4, use_sliding_window: true, layer_types: types }).slidingWindows).toEqual([4, null, null, null]);
+      expect(read({ model_type, sliding_window: 4, layer_types: types.map(() => 'full_attention') }).slidingWindows).toEqual([null, null, null, null]);
+    }
+  });
+
   it('olmo2: post-norms and q/k norm over the projection; layer_types ignored as Olmo2Attention does', () => {
     const cfg = read({ model_type: 'olmo2', sliding_window: 2, layer_types: ['sliding_attention', 'full_attention', 'full_attention', 'full_attention'] });
     expect([cfg.postNorms, cfg.qkNorm, cfg.rmsNormEps]).toEqual([true, 'projection', 1e-5]);

@@ -35,7 +35,7 @@ export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
   },
   'qwen2 (layer_types: full then sliding 3)': {
     model_type: 'qwen2', vocab_size: 45, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2,
-    num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, sliding_window: 3,
+    num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, sliding_window: 3, use_sliding_window: true,
     layer_types: ['full_attention', 'sliding_attention'], rope_parameters: { rope_type: 'default', rope_theta: 50000 },
   },
   'qwen3 (per-head q/k norm, head_dim 12, biases, layer_types sliding 4)': {

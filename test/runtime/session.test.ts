@@ -69,6 +69,35 @@ describe('DecoderSession KV-cache decoding', () => {
     await s.release();
   });
 
+  it('resume runs only what follows the cached prefix, cutting the cache back where the ids part, with a fresh prefill’s logits', async () => {
+    const m = tinyModel(TINY_CONFIGS['llama (GQA, untied)'], 3);
+    const s = await DecoderSession.create(m.arch, m.cfg, m.weights, { threads: 1 });
+    const fresh = await DecoderSession.create(m.arch, m.cfg, m.weights, { threads: 1 });
+    await s.prefill([1, 2, 3, 4, 5, 6]);
+    // Extends the cache: the six cached ids are kept, two run.
+    const longer = [1, 2, 3, 4, 5, 6, 7, 8];
+    let r = await s.resume(longer);
+    expect(r.reused).toBe(6);
+    expect(s.cachedIds).toEqual(longer);
+    expect(maxAbsDiff(r.logits, await fresh.prefill(longer))).toBeLessThan(1e-5);
+    // Parts after four ids: the cache is cut to four (GQA heads sliced apart), three run.
+    const parted = [1, 2, 3, 4, 9, 10, 11];
+    r = await s.resume(parted);
+    expect(r.reused).toBe(4);
+    expect(s.pastLength).toBe(parted.length);
+    expect(maxAbsDiff(r.logits, await fresh.prefill(parted))).toBeLessThan(1e-5);
+    // The same ids again: the last one still runs, for the logits after it.
+    r = await s.resume(parted);
+    expect(r.reused).toBe(parted.length - 1);
+    expect(maxAbsDiff(r.logits, await fresh.prefill(parted))).toBeLessThan(1e-5);
+    // Nothing shared: a fresh prefill.
+    r = await s.resume([20, 21]);
+    expect(r.reused).toBe(0);
+    expect(s.cachedIds).toEqual([20, 21]);
+    await s.release();
+    await fresh.release();
+  });
+
   it('rejects bad input with one-line UserErrors before ORT sees it', async () => {
     const m = tinyModel(TINY_CONFIGS['gpt2 (tied)']);
     const s = await DecoderSession.create(m.arch, m.cfg, m.weights, { threads: 1 });

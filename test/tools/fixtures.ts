@@ -50,3 +50,39 @@ export async function run(cwd: string, engine: Engine, line: string[], json = fa
 export function tokensOf(events: ToolEvent[]): string {
   return events.map((e) => (e.type === 'token' ? e.text : '')).join('');
 }
+
+/** Chat-template special tokens a chat test model's tokenizer holds as added tokens. */
+export const CHAT_SPECIALS = ['<|im_start|>', '<|im_end|>', '<s>', '</s>', '<|user|>', '<|system|>', '<|assistant|>', '<|endoftext|>'];
+const CHAT_ALPHABET = `\n${Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')}`;
+
+/** SmolLM2's ChatML template (a default system message when none is given). */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+/**
+ * A tiny GPT-2 in `dir` whose character tokenizer (printable ASCII and newline) has the chat
+ * special tokens as added tokens, `</s>` as EOS and `template` as its chat template, in
+ * tokenizer_config.json or in chat_template.jinja (`where`). `config` overrides TINY_GPT2.
+ */
+export function writeChatModel(dir: string, template: string, opts: { where?: 'config' | 'file'; config?: Record<string, unknown>; seed?: number } = {}): string {
+  const { tokenizerJson } = charTokenizerFiles(CHAT_ALPHABET);
+  const vocab = (tokenizerJson.model as { vocab: Record<string, number> }).vocab;
+  const base = Object.keys(vocab).length;
+  tokenizerJson.added_tokens = CHAT_SPECIALS.map((content, i) => ({ id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const tokenizerConfig: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<s>', eos_token: '</s>', clean_up_tokenization_spaces: false };
+  if (opts.where !== 'file') tokenizerConfig.chat_template = template;
+  const src = `${dir}.src`;
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+  fs.writeFileSync(path.join(src, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
+  const files = ['tokenizer.json', 'tokenizer_config.json'];
+  if (opts.where === 'file') {
+    fs.writeFileSync(path.join(src, 'chat_template.jinja'), template);
+    files.push('chat_template.jinja');
+  }
+  const config = { ...TINY_GPT2, ...opts.config, vocab_size: base + CHAT_SPECIALS.length };
+  const { arch, cfg } = resolveArchitecture(config);
+  writeCheckpoint(dir, { config, weights: arch.init(cfg, new Random(opts.seed ?? 1)), dir: src, tokenizerFiles: files });
+  fs.rmSync(src, { recursive: true });
+  return dir;
+}

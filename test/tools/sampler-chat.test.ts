@@ -16,10 +16,10 @@ import { Engine } from '../../src/engine/engine.js';
 import { writeCheckpoint } from '../../src/models/checkpoint.js';
 import { loadChatTemplate, renderChat, type ChatMessage } from '../../src/models/chat-template.js';
 import { resolveArchitecture } from '../../src/models/index.js';
-import { charTokenizerFiles, loadTokenizer } from '../../src/models/tokenizer.js';
+import { loadTokenizer } from '../../src/models/tokenizer.js';
 import { transformersJsChat } from '../../bench/peers/transformers-js.js';
 import { chatTokenizerDirs } from '../../bench/peers/vocabularies.js';
-import { run, TINY_GPT2, writeTinyModel } from './fixtures.js';
+import { CHATML_TEMPLATE, run, TINY_GPT2, writeChatModel, writeTinyModel } from './fixtures.js';
 
 const realDirs = chatTokenizerDirs();
 const realSkip = 'error' in realDirs ? realDirs.error : null;
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 const TEMPLATES: Record<string, string> = {
-  chatml: "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",
+  chatml: CHATML_TEMPLATE,
   llama2: "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}",
   zephyr: "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}\n",
   qwen: [
@@ -57,28 +57,8 @@ const TEMPLATES: Record<string, string> = {
   ].join('\n'),
 };
 
-const SPECIALS = ['<|im_start|>', '<|im_end|>', '<s>', '</s>', '<|user|>', '<|system|>', '<|assistant|>', '<|endoftext|>'];
-const ALPHABET = `\n${Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')}`;
-
 /** A tiny model whose tokenizer has the special tokens as added tokens and the template in `where`. */
-function writeChatModel(name: string, template: string, where: 'config' | 'file'): string {
-  const { tokenizerJson } = charTokenizerFiles(ALPHABET);
-  const vocab = (tokenizerJson.model as { vocab: Record<string, number> }).vocab;
-  const base = Object.keys(vocab).length;
-  tokenizerJson.added_tokens = SPECIALS.map((content, i) => ({ id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
-  const tokenizerConfig: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<s>', eos_token: '</s>', clean_up_tokenization_spaces: false };
-  if (where === 'config') tokenizerConfig.chat_template = template;
-  const src = path.join(cwd, `${name}.src`);
-  fs.mkdirSync(src, { recursive: true });
-  fs.writeFileSync(path.join(src, 'tokenizer.json'), JSON.stringify(tokenizerJson));
-  fs.writeFileSync(path.join(src, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
-  const files = ['tokenizer.json', 'tokenizer_config.json'];
-  if (where === 'file') { fs.writeFileSync(path.join(src, 'chat_template.jinja'), template); files.push('chat_template.jinja'); }
-  const config = { ...TINY_GPT2, vocab_size: base + SPECIALS.length };
-  const { arch, cfg } = resolveArchitecture(config);
-  writeCheckpoint(path.join(cwd, name), { config, weights: arch.init(cfg, new Random(1)), dir: src, tokenizerFiles: files });
-  return path.join(cwd, name);
-}
+const writeChatModelIn = (name: string, template: string, where: 'config' | 'file') => writeChatModel(path.join(cwd, name), template, { where });
 
 const CONVERSATION: ChatMessage[] = [
   { role: 'system', content: 'You are terse.' },
@@ -90,7 +70,7 @@ const CONVERSATION: ChatMessage[] = [
 describe('infer/sampler --chat against transformers.js apply_chat_template', () => {
   it('ChatML, Llama 2, Zephyr (chat_template.jinja) and Qwen-style templates: same text for a conversation, same prompt ids from the sampler', async () => {
     const names = Object.keys(TEMPLATES);
-    const dirs = names.map((n) => writeChatModel(n, TEMPLATES[n], n === 'zephyr' ? 'file' : 'config'));
+    const dirs = names.map((n) => writeChatModelIn(n, TEMPLATES[n], n === 'zephyr' ? 'file' : 'config'));
     const sampler: { name: string; ids: unknown }[] = [];
     for (const name of names) {
       const r = await run(cwd, engine, ['infer/sampler', '--model_path', name, '--chat', '--system', 'Be brief.', '--prompt', 'Hello there!', '--max_new_tokens', '1', '--no-do-sample'], true);
@@ -108,7 +88,7 @@ describe('infer/sampler --chat against transformers.js apply_chat_template', () 
   });
 
   it('raise_exception in a template is a one-line error with its message', () => {
-    const dir = writeChatModel('llama2-bad', TEMPLATES.llama2, 'config');
+    const dir = writeChatModelIn('llama2-bad', TEMPLATES.llama2, 'config');
     expect(() => renderChat(loadChatTemplate(dir, 'llama2-bad'), [{ role: 'assistant', content: 'hi' }])).toThrow(
       'chat template: Conversation roles must alternate user/assistant/user/assistant/...',
     );

@@ -3,8 +3,8 @@
  * directory made from the embedded model by our own ONNX exporter (fp32 as onnx/model.onnx, our
  * int8 and int4 quantizations as model_quantized.onnx and model_q4.onnx, as the hub names
  * them), imported, sampled (greedy ids as our engine gives on the original, seeds, top-p,
- * streaming, Ctrl-C), scored (our perplexity), held in memory, copied by the exporter, and
- * refused by every tool that needs our weights.
+ * streaming, Ctrl-C, chat turns reading the KV cache), scored (our perplexity), held in
+ * memory, copied by the exporter, and refused by every tool that needs our weights.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runTool } from '../../src/engine/run-tool.js';
 import { stateRows } from '../../src/tui/StatePanel.js';
-import { run, tokensOf } from './fixtures.js';
+import { CHATML_TEMPLATE, run, tokensOf, writeChatModel } from './fixtures.js';
 
 const PROMPT = 'ROMEO:\n';
 const N = 24;
@@ -125,6 +125,41 @@ describe('infer/sampler and eval/perplexity through transformers.js', () => {
     });
     expect(out).toMatchObject({ ok: false, failure: 'cancelled', error: 'infer/sampler: cancelled' });
     expect(events.filter((e) => e.type === 'token').length).toBeLessThan(10);
+  });
+
+  it('chats through its tokenizer\'s template: the second turn reads the first from the KV cache and replies as our engine does', async () => {
+    writeChatModel(path.join(cwd, 'chat'), CHATML_TEMPLATE, { config: { n_positions: 256 }, seed: 3 });
+    await step(['io/exporter', '--model_path', 'chat', '--export_format', 'onnx', '--export_model_path', 'chat-onnx']);
+    type Turn = { prompt_ids: number[]; generated_ids: number[]; text: string; cached_tokens: number; engine: string };
+    const turns = async (e: Engine, model: string): Promise<Turn[]> => {
+      const say = async (prompt: string, messages: object[]) => {
+        const r = await run(cwd, e, ['infer/sampler', '--model_path', model, '--chat', '--messages', JSON.stringify(messages), '--prompt', prompt, '--max_new_tokens', '12', '--no-do-sample'], true);
+        expect(r.ok, r.error).toBe(true);
+        return r.result?.data as Turn;
+      };
+      const first = await say('Hello there!', []);
+      return [first, await say('And then?', [{ role: 'user', content: 'Hello there!' }, { role: 'assistant', content: first.text }])];
+    };
+    const theirs = await turns(engine, 'chat-onnx');
+    const oursEngine = new Engine({ threads: 1 });
+    const mine = await turns(oursEngine, 'chat');
+    await oursEngine.release();
+    expect(theirs.map((t) => t.engine)).toEqual(['transformers.js (onnx/model.onnx)', 'transformers.js (onnx/model.onnx)']);
+    expect(theirs.map((t) => t.generated_ids)).toEqual(mine.map((t) => t.generated_ids));
+    // The cache held the first prompt and every reply token but the last (never fed back).
+    expect(theirs[1].cached_tokens).toBe(theirs[0].prompt_ids.length + theirs[0].generated_ids.length - 1);
+    expect(theirs[1].cached_tokens).toBe(mine[1].cached_tokens);
+    // An edited earlier reply: the cache is cut back to the common prefix, and the reply is a fresh run's.
+    const edited = ['--messages', JSON.stringify([{ role: 'user', content: 'Hello there!' }, { role: 'assistant', content: `No.${theirs[0].text}` }]), '--prompt', 'And then?'];
+    const line = ['infer/sampler', '--model_path', 'chat-onnx', '--chat', ...edited, '--max_new_tokens', '12', '--no-do-sample'];
+    const cut = (await run(cwd, engine, line, true)).result?.data as Turn;
+    const fresh = new Engine({ threads: 1 });
+    const whole = (await run(cwd, fresh, line, true)).result?.data as Turn;
+    await fresh.release();
+    expect(cut.cached_tokens).toBeGreaterThan(0);
+    expect(cut.cached_tokens).toBeLessThan(theirs[1].cached_tokens);
+    expect(whole.cached_tokens).toBe(0);
+    expect(cut.generated_ids).toEqual(whole.generated_ids);
   });
 
   it('keeps the loaded model in memory between steps, as it keeps ours', async () => {

@@ -9,6 +9,7 @@ import { render } from 'ink-testing-library';
 import React from 'react';
 import { createInProcessBridge } from '../../src/engine/in-process-bridge.js';
 import type { EngineBridge } from '../../src/engine/worker-bridge.js';
+import type { EngineLike } from '../../src/engine/worker-host.js';
 import { App } from '../../src/tui/App.js';
 import type { Step } from '../../src/tui/steps.js';
 import { makeTheme, ThemeProvider } from '../../src/tui/theme.js';
@@ -67,7 +68,8 @@ export interface Bench {
 export interface BenchOptions {
   toolsDir: string;
   columns?: number;
-  engine?: ReturnType<typeof stubEngine>;
+  /** The engine the in-process bridge serves: a stub by default, a real Engine for chat tests. */
+  engine?: EngineLike;
   cwd?: string;
   historyFile?: string;
   /** As `smox --debug` opens it. */
@@ -105,11 +107,12 @@ export async function openWorkbench(opts: BenchOptions): Promise<Bench> {
   const promptText = () => {
     // A long line wraps under itself, indented past the prompt sign.
     const lines = frame().split('\n');
-    const at = lines.findIndex((l) => l.startsWith('smox› '));
+    // `smox› ` takes lines, `chat› ` messages (chat mode); the same width.
+    const at = lines.findIndex((l) => l.startsWith('smox› ') || l.startsWith('chat› '));
     if (at < 0) return '';
     let text = lines[at].slice('smox› '.length).trimEnd();
     for (let i = at + 1; i < lines.length && lines[i].startsWith('      ') && lines[i].trim() !== ''; i++) text += ` ${lines[i].trim()}`;
-    return text.startsWith('a tool or command (Tab') ? '' : text;
+    return text.startsWith('a tool or command (Tab') || text.startsWith('a message for the model (') ? '' : text;
   };
   const waitFor = async (pred: (f: string) => boolean, what: string) => {
     const deadline = Date.now() + 10_000;

@@ -77,4 +77,9 @@ describe('line editor', () => {
     expect(type('ab\u0001\u0004')).toMatchObject({ state: { value: 'b' }, effects: [] });
     expect(type('\u0004').effects).toEqual([{ type: 'eof' }]);
   });
+
+  it('Esc asks the app (a chat leaves on it) and keeps the line; Alt-<key> sequences are not Esc', () => {
+    expect(type('abc\u001B')).toMatchObject({ state: { value: 'abc' }, effects: [{ type: 'escape' }] });
+    expect(type('abc\u001Bb').effects).toEqual([]);
+  });
 });
