@@ -3,6 +3,7 @@
  * lines with --json); the workbench receives the same objects from its worker thread.
  * Every event must survive structured cloning (plain data only).
  */
+import type { StateKey } from './tool.js';
 export type ToolEvent =
   | LogEvent
   | ProgressEvent
@@ -68,6 +69,11 @@ export interface ToolResult {
   message?: string;
   /** Structured payload printed as one JSON object with --json (e.g. sampler output). */
   data?: unknown;
+  /**
+   * What an adopting input (`resolves.adopt`) puts in the state instead of its value as given:
+   * the importer's model_path names the ONNX variant it chose. Kept out of the result event.
+   */
+  adopt?: Partial<Record<StateKey, string>>;
 }
 
 /** How a tool reports while it runs. */

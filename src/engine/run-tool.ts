@@ -23,7 +23,7 @@ import { parseArgs } from '../core/parse-args.js';
 import { type LoadedTool, loadTool } from '../core/registry.js';
 import { resolvePathArgs } from '../core/resolve.js';
 import { nextState, readState, type SmolboxState } from '../core/state.js';
-import { type ToolContext, UserError } from '../core/tool.js';
+import { type StateKey, type ToolContext, UserError } from '../core/tool.js';
 import { checkReplaceable } from '../models/owned-dir.js';
 import { type PendingStep, removeEmptyDirs } from './abandoned-step.js';
 import { withResumedArgs } from './resume-args.js';
@@ -134,6 +134,12 @@ async function prepare(name: string, argv: readonly string[], opts: RunToolOptio
   return { tool, action: parsed.action, values, state, stateChanges, created, unlock };
 }
 
+/** The state values a tool's result settles its adopting inputs on; other keys are ignored. */
+function adoptedValues(tool: LoadedTool, adopt: ToolResult['adopt']): Partial<SmolboxState> {
+  const adopting = new Set(Object.values(tool.def.args).filter((spec) => spec.resolves?.adopt).map((spec) => spec.resolves!.key));
+  return Object.fromEntries(Object.entries(adopt ?? {}).filter(([key, v]) => adopting.has(key as StateKey) && typeof v === 'string'));
+}
+
 /**
  * A UserError's message is shown as is; any other error is prefixed with the tool's name.
  * User tools cannot import our UserError class, so an Error named "UserError" counts too.
@@ -190,7 +196,7 @@ async function runPrepared(prep: Prepared, opts: RunToolOptions, signal: AbortSi
 
   try {
     if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
-    const result = (await tool.def.run(ctx, values as never)) ?? {};
+    const { adopt, ...result } = (await tool.def.run(ctx, values as never)) ?? {};
     if (signal.aborted) throw new UserError(`${tool.name}: cancelled`);
     // Hashed before taking the lock: gigabytes of weights must not hold up other smox processes.
     const outputs: Record<string, string> = {};
@@ -198,7 +204,8 @@ async function runPrepared(prep: Prepared, opts: RunToolOptions, signal: AbortSi
       if (fs.existsSync(dir)) outputs[argName] = hashDirectory(dir);
     }
     // Record and state change as one commit (history first: see core/journal.ts).
-    const record = await commitStep(opts.cwd, (s) => nextState({ ...s, ...prep.stateChanges }), () => ({
+    const stateChanges = { ...prep.stateChanges, ...adoptedValues(tool, adopt) };
+    const record = await commitStep(opts.cwd, (s) => nextState({ ...s, ...stateChanges }), () => ({
       ...base,
       status: 'ok',
       duration_ms: Date.now() - started,

@@ -34,14 +34,14 @@ export interface ExportResult {
 }
 
 /** Refuses a target that is a file or a directory smolbox may not replace (checkReplaceable). */
-function checkDirectoryTarget(dir: string): void {
+export function checkDirectoryTarget(dir: string): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
     throw new UserError(`--export_model_path ${dir} is a file; give a directory path for this format`);
   }
   checkReplaceable(dir, '--export_model_path');
 }
 
-function sizeOf(p: string): number {
+export function sizeOf(p: string): number {
   const st = fs.statSync(p);
   if (!st.isDirectory()) return st.size;
   return fs.readdirSync(p).reduce((n, f) => n + sizeOf(path.join(p, f)), 0);

@@ -13,6 +13,7 @@ import type { Emitter } from '../core/events.js';
 import { osError } from '../core/os-error.js';
 import { UserError } from '../core/tool.js';
 import { TOKENIZER_FILES } from '../models/checkpoint.js';
+import { chooseVariant, findVariant, localVariants, variantsIn, type OnnxVariant } from '../models/onnx-layout.js';
 import {
   blobPath,
   cachedCommit,
@@ -37,6 +38,14 @@ export interface DownloadOptions {
   settings?: HubSettings;
 }
 
+/** Which ONNX variant of a transformers.js-layout model to fetch: a file, or a dtype. */
+export type OnnxRequest = { file: string } | { dtype: string };
+
+export interface ModelDownloadOptions extends DownloadOptions {
+  /** An ONNX variant instead of the safetensors weights (io/importer --dtype, a variant spec). */
+  onnx?: OnnxRequest;
+}
+
 export interface DatasetDownloadOptions extends DownloadOptions {
   /** Which repository files to fetch (default: data files: parquet, jsonl, json, csv, txt). */
   files?: (path: string) => boolean;
@@ -46,9 +55,14 @@ export interface DatasetDownloadOptions extends DownloadOptions {
 const MODEL_FILES = new Set(['config.json', 'generation_config.json', 'smolbox.json', ...TOKENIZER_FILES]);
 const DATA_FILE_RE = /\.(parquet|jsonl|json|csv|txt)$/i;
 
-/** Download a model's config, safetensors weights and tokenizer files; returns the snapshot dir. */
-export function downloadModel(repoId: string, opts: DownloadOptions = {}): Promise<string> {
-  return downloadRepo({ type: 'model', name: repoId }, opts, selectModelFiles);
+/**
+ * Download a model's config, tokenizer files and weights: its safetensors, or one ONNX variant
+ * (the one asked for; without safetensors, the smallest that runs on the CPU). Returns the
+ * snapshot dir.
+ */
+export function downloadModel(repoId: string, opts: ModelDownloadOptions = {}): Promise<string> {
+  const select: Selector = (entries, fetchNow, repo) => selectModelFiles(entries, fetchNow, repo, opts.onnx);
+  return downloadRepo({ type: 'model', name: repoId }, opts, select, (dir) => modelSnapshotUsable(dir, opts.onnx));
 }
 
 /** Download a dataset's data files (`owner/name` or `datasets/owner/name`); returns the snapshot dir. */
@@ -59,16 +73,32 @@ export function downloadDataset(repoId: string, opts: DatasetDownloadOptions = {
     const files = entries.filter((e) => want(e.path));
     if (!files.length) throw new UserError(`dataset ${name} has no matching data files at this revision; try --revision refs/convert/parquet`);
     return files;
-  });
+  }, (dir) => fs.existsSync(dir));
 }
 
 type Fetcher = (entry: ListFileEntry) => Promise<string>;
 type Selector = (entries: ListFileEntry[], fetchNow: Fetcher, repo: HubRepo) => Promise<ListFileEntry[]>;
 
-async function selectModelFiles(entries: ListFileEntry[], fetchNow: Fetcher, repo: HubRepo): Promise<ListFileEntry[]> {
+/**
+ * A variant's files, its external data before the .onnx file: a snapshot holding the .onnx file
+ * then holds its data too, even after a download cut short.
+ */
+function variantEntries(variant: OnnxVariant, byPath: Map<string, ListFileEntry>): ListFileEntry[] {
+  return [...variant.dataFiles, variant.file].map((p) => byPath.get(p)!);
+}
+
+async function selectModelFiles(entries: ListFileEntry[], fetchNow: Fetcher, repo: HubRepo, onnx?: OnnxRequest): Promise<ListFileEntry[]> {
   const byPath = new Map(entries.map((e) => [e.path, e]));
   if (!byPath.has('config.json')) throw new UserError(`${repo.name} on the hub has no config.json: not a transformers model`);
   const picked = entries.filter((e) => MODEL_FILES.has(e.path));
+  const listed = entries.map((e) => ({ path: e.path, size: e.size }));
+  if (onnx) {
+    const where = `${repo.name} on the hub`;
+    if ('dtype' in onnx) return [...picked, ...variantEntries(chooseVariant(variantsIn(listed), onnx.dtype, where), byPath)];
+    const variant = findVariant(listed, onnx.file);
+    if (!variant) throw new UserError(`${where} has no ONNX variant ${onnx.file}; it has ${variantsIn(listed).map((v) => v.file).join(', ') || 'none'}`);
+    return [...picked, ...variantEntries(variant, byPath)];
+  }
   const single = byPath.get('model.safetensors');
   const index = byPath.get('model.safetensors.index.json');
   if (single) return [...picked, single];
@@ -83,6 +113,9 @@ async function selectModelFiles(entries: ListFileEntry[], fetchNow: Fetcher, rep
     });
     return [...picked, ...shards];
   }
+  // A ready-made ONNX model (transformers.js layout) without safetensors: transformers.js runs it.
+  const variants = variantsIn(listed);
+  if (variants.length) return [...picked, ...variantEntries(chooseVariant(variants, 'auto', `${repo.name} on the hub`), byPath)];
   if (byPath.has('pytorch_model.bin') || byPath.has('pytorch_model.bin.index.json')) {
     throw new UserError(`${repo.name} on the hub has only pytorch_model.bin weights; smolbox reads safetensors: convert it in Python and import the directory`);
   }
@@ -110,15 +143,15 @@ function etagOf(e: ListFileEntry, label: string): string {
   return etag;
 }
 
-async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Selector): Promise<string> {
+async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Selector, usable: (dir: string) => boolean): Promise<string> {
   const settings = opts.settings ?? hubSettings();
   const revision = opts.revision ?? 'main';
   const folder = repoFolder(settings.cacheDir, repo);
   const label = `${repo.type === 'dataset' ? 'datasets/' : ''}${repo.name}`;
-  if (settings.offline) return offlineSnapshot(repo, label, folder, revision, 'HF_HUB_OFFLINE is set');
+  if (settings.offline) return offlineSnapshot(label, folder, revision, 'HF_HUB_OFFLINE is set', usable);
   // A commit already in the cache never changes: no need to ask the hub.
   const pinned = path.join(folder, 'snapshots', revision);
-  if (COMMIT_RE.test(revision) && snapshotUsable(pinned, repo)) return pinned;
+  if (COMMIT_RE.test(revision) && usable(pinned)) return pinned;
   const signal = opts.signal;
   const fetchWithSignal: typeof fetch = (input, init) => fetch(input, { ...init, signal });
   const common = { hubUrl: settings.hubUrl, accessToken: settings.accessToken, fetch: fetchWithSignal };
@@ -172,7 +205,7 @@ async function downloadRepo(repo: HubRepo, opts: DownloadOptions, select: Select
     if (e instanceof UserError) throw e;
     if (isNetworkError(e)) {
       const cached = cachedSnapshot(folder, revision);
-      if (cached && snapshotUsable(cached, repo)) {
+      if (cached && usable(cached)) {
         opts.emit?.log(`cannot reach ${settings.hubUrl}; using the cached copy of ${label}`, 'warn');
         return cached;
       }
@@ -255,26 +288,28 @@ function truncated(label: string, entry: ListFileEntry, written: number, cause?:
   return err;
 }
 
-function offlineSnapshot(repo: HubRepo, label: string, folder: string, revision: string, why: string): string {
+function offlineSnapshot(label: string, folder: string, revision: string, why: string, usable: (dir: string) => boolean): string {
   const cached = cachedSnapshot(folder, revision);
-  if (cached && snapshotUsable(cached, repo)) return cached;
+  if (cached && usable(cached)) return cached;
   const known = cachedCommit(folder, revision) ? ' (its snapshot is missing)' : '';
   throw new UserError(
     `${label}@${revision} is not in the Hugging Face cache (${folder})${known} and ${why}: unset HF_HUB_OFFLINE to download it`,
   );
 }
 
-/** A cached model snapshot is usable when its config and all its weights are there. */
-function snapshotUsable(dir: string, repo: HubRepo): boolean {
-  if (!fs.existsSync(dir)) return false;
-  if (repo.type === 'dataset') return true;
+/**
+ * A cached model snapshot is usable when its config and all its weights are there: the ONNX
+ * variant asked for, else the safetensors, else any ONNX variant (fetched after its data).
+ */
+function modelSnapshotUsable(dir: string, onnx?: OnnxRequest): boolean {
   if (!fs.existsSync(path.join(dir, 'config.json'))) return false;
+  if (onnx) return 'file' in onnx ? fs.existsSync(path.join(dir, onnx.file)) : localVariants(dir).some((v) => v.dtype === onnx.dtype);
   if (fs.existsSync(path.join(dir, 'model.safetensors'))) return true;
   try {
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
     return Object.values(index.weight_map).every((s) => fs.existsSync(path.join(dir, s)));
   } catch {
-    return false;
+    return localVariants(dir).length > 0;
   }
 }
 

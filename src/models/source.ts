@@ -2,7 +2,9 @@
  * Where a model or dataset comes from, given as a user types it: a local path (relative to
  * the working directory), `builtin:<name>` (shipped in the package's assets/), or a Hugging
  * Face hub id (`owner/name`, or a legacy bare name like `gpt2`), downloaded into the cache.
- * Every spec resolves to a local path.
+ * Every spec resolves to a local path. A model in the transformers.js layout may be named by
+ * its variant file, locally (`dir/onnx/model_q4.onnx`) or on the hub
+ * (`owner/name/onnx/model_q4.onnx`): the spec resolves to that file.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +15,7 @@ import type { Emitter } from '../core/events.js';
 import { readHistory } from '../core/history.js';
 import { UserError } from '../core/tool.js';
 import type { HubSettings } from '../hub/settings.js';
+import { variantOfFile } from './onnx-layout.js';
 
 export const BUILTIN_PREFIX = 'builtin:';
 
@@ -27,6 +30,11 @@ export interface SourceOptions {
   settings?: HubSettings;
 }
 
+export interface ModelSourceOptions extends SourceOptions {
+  /** A hub model's ONNX variant to fetch (io/importer --dtype) instead of its safetensors. */
+  onnxDtype?: string;
+}
+
 export interface DatasetSourceOptions extends SourceOptions {
   /** Which files of a hub dataset to fetch (default: its data files). */
   files?: (path: string) => boolean;
@@ -35,6 +43,8 @@ export interface DatasetSourceOptions extends SourceOptions {
 /** Extensions that mark a spec as a file path, never a hub id. */
 const FILE_EXT_RE = /\.(txt|json|jsonl|csv|tsv|parquet|safetensors|bin|onnx|gguf|md)$/i;
 const HUB_ID_RE = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+/** A hub model's ONNX variant file: `owner/name/onnx/model_q4.onnx`. */
+const HUB_ONNX_FILE_RE = /^([A-Za-z0-9][\w.-]*(?:\/[A-Za-z0-9][\w.-]*)?)\/(onnx\/[\w.-]+\.onnx)$/;
 
 let root: string | undefined;
 
@@ -102,8 +112,11 @@ function builtin(kind: 'models' | 'datasets', name: string): string {
   return path.join(packageRoot(), 'assets', kind, found);
 }
 
-/** Resolve a model spec to a local model directory, downloading from the hub if needed. */
-export async function resolveModelSource(spec: string, opts: SourceOptions = {}): Promise<string> {
+/**
+ * Resolve a model spec to a local model directory (or an ONNX variant file), downloading from
+ * the hub if needed.
+ */
+export async function resolveModelSource(spec: string, opts: ModelSourceOptions = {}): Promise<string> {
   const trimmed = spec.trim();
   if (!trimmed) throw new UserError('no model given: pass a directory, a hub id (owner/name) or builtin:<name>');
   if (trimmed.startsWith(BUILTIN_PREFIX)) return builtin('models', trimmed.slice(BUILTIN_PREFIX.length));
@@ -112,17 +125,31 @@ export async function resolveModelSource(spec: string, opts: SourceOptions = {})
   const restored = recoverDir(local);
   if (restored) opts.emit?.log(`${trimmed} was left aside by an interrupted write; restored it from ${path.basename(restored)}`, 'warn');
   if (fs.existsSync(local)) {
-    if (!fs.statSync(local).isDirectory()) {
-      throw new UserError(`${trimmed} is a file; a model is a directory holding config.json and model.safetensors`);
+    if (!fs.statSync(local).isDirectory() && !variantOfFile(local)) {
+      throw new UserError(`${trimmed} is a file; a model is a directory holding config.json and model.safetensors (or onnx/model*.onnx)`);
     }
     return local;
+  }
+  const hubFile = HUB_ONNX_FILE_RE.exec(trimmed);
+  if (hubFile && !looksLocal(hubFile[1], cwd)) {
+    const { downloadModel } = await import('../hub/download.js');
+    return path.join(await downloadModel(hubFile[1], { ...opts, onnx: { file: hubFile[2] } }), hubFile[2]);
   }
   if (looksLocal(trimmed, cwd)) throw new UserError(`no such directory: ${trimmed}`);
   const writer = stepThatWrote(trimmed, cwd);
   // A directory a step wrote here is no hub id to download, even when it looks like one.
   if (writer) throw new UserError(`no such directory: ${trimmed} (written by ${writer}); it was moved or deleted: pass another --model_path, or smox set model_path <dir>`);
   const { downloadModel } = await import('../hub/download.js');
-  return downloadModel(trimmed, opts);
+  return downloadModel(trimmed, { ...opts, ...(opts.onnxDtype ? { onnx: { dtype: opts.onnxDtype } } : {}) });
+}
+
+/**
+ * How the state names a model's ONNX variant: the spec as given when it names the file
+ * already, else the file below it (`dir/onnx/model_q4.onnx`, `owner/name/onnx/model_q4.onnx`).
+ */
+export function variantSpec(spec: string, file: string): string {
+  const trimmed = spec.trim().replace(/\/+$/, '');
+  return trimmed.endsWith(`/${file}`) ? trimmed : `${trimmed}/${file}`;
 }
 
 /**

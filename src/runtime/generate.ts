@@ -1,5 +1,5 @@
 /**
- * Text generation around a DecoderSession: the prompt in one prefill run, then one decode run
+ * Text generation around a Decoder (ours or transformers.js'): the prompt in one prefill run, then one decode run
  * per new token with the KV cache, each token picked by `sampleToken` and handed to `onToken`
  * as soon as it exists. Stops at an EOS id, at `maxNewTokens`, at the model's last position,
  * or when the signal is aborted.
@@ -7,7 +7,7 @@
 import { Random } from '../core/random.js';
 import { UserError } from '../core/tool.js';
 import { sampleToken, type SamplingOptions } from './sampling.js';
-import type { DecoderSession } from './session.js';
+import type { Decoder } from './decoder.js';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -38,7 +38,7 @@ export interface Generation {
   tokensPerS: number;
 }
 
-export async function generate(session: DecoderSession, promptIds: readonly number[], opts: GenerateOptions): Promise<Generation> {
+export async function generate(session: Decoder, promptIds: readonly number[], opts: GenerateOptions): Promise<Generation> {
   if (promptIds.length === 0) throw new UserError('the prompt is empty: give --prompt some text');
   const maxPositions = session.config.maxPositions;
   if (promptIds.length >= maxPositions) {

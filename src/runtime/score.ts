@@ -4,7 +4,7 @@
  * overlap by that one token, so every token but the first is scored exactly once), and each
  * window is one forward run with logits for every position.
  */
-import type { DecoderSession } from './session.js';
+import type { Decoder } from './decoder.js';
 
 export interface ScoreOptions {
   /** Tokens per forward run (at most the model's positions). */
@@ -30,7 +30,7 @@ export function tokenNll(logits: Float32Array, offset: number, vocab: number, ta
   return Math.log(sum) + max - logits[offset + target];
 }
 
-export async function scoreTokens(session: DecoderSession, stream: Int32Array, opts: ScoreOptions): Promise<Score> {
+export async function scoreTokens(session: Decoder, stream: Int32Array, opts: ScoreOptions): Promise<Score> {
   const total = Math.min(stream.length - 1, opts.maxTokens ?? Infinity);
   const vocab = session.config.vocabSize;
   let scored = 0;

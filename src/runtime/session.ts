@@ -15,6 +15,7 @@ import { resolveArchitecture } from '../models/index.js';
 import type { Weights } from '../models/tensor.js';
 import { useMatMulNBits } from '../export/matmul-nbits.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
+import type { Decoder } from './decoder.js';
 
 export interface DecoderSessionOptions {
   /** Logits for the last position only (generation, default) or for every position (scoring). */
@@ -56,7 +57,7 @@ export function ortError(err: unknown, doing: string): UserError {
   return new UserError(`onnxruntime failed while ${doing}: ${reason} (run with --debug for details)`, { cause: err });
 }
 
-export class DecoderSession {
+export class DecoderSession implements Decoder {
   private cache: KvCache[] = [];
   private past = 0;
   /** The token ids whose keys and values the cache holds, in order (length `past`). */

@@ -1,6 +1,7 @@
 /**
  * The live state panel: the state's paths (shortened to fit), the model in the engine's memory
- * (architecture, parameters, dtype, memory), its tokenizer, and the compute threads.
+ * (architecture, parameters, the engine that runs it, dtype, memory), its tokenizer, and the
+ * compute threads.
  */
 import { Box, Text } from 'ink';
 import React from 'react';
@@ -38,8 +39,11 @@ export function stateRows(
   if (state?.output_dataset_path) rows.push(['output_dataset', fit(state.output_dataset_path)]);
   const m = info?.model;
   const cut = (s: string) => (s.length > valueWidth ? `${s.slice(0, valueWidth - 1)}…` : s);
-  rows.push(['model', cut(m ? `${m.modelType} · ${formatCount(m.parameters)} params` : info ? 'none in memory' : 'engine starting…')]);
+  const size = (n: number | null) => (n === null ? 'ONNX' : `${formatCount(n)} params`);
+  rows.push(['model', cut(m ? `${m.modelType} · ${size(m.parameters)}` : info ? 'none in memory' : 'engine starting…')]);
   if (m) {
+    // `transformers.js (onnx/model_q4.onnx)` loses its folder before its file name when narrow.
+    rows.push(['engine', cut(m.engine.length > valueWidth ? m.engine.replace('(onnx/', '(') : m.engine)]);
     rows.push(['weights', cut(`${m.dtype} · ${formatBytes(m.bytes)} in memory`)]);
     rows.push(['tokenizer', cut(m.tokenizer ?? 'none')]);
   }

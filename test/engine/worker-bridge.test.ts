@@ -180,6 +180,22 @@ describe('worker bridge (built)', () => {
     }
   });
 
+  it('runs a transformers.js ONNX model in the worker and tells the panel which engine holds it', async () => {
+    const bridge = createWorkerBridge({ env });
+    try {
+      writeTinyModel(path.join(cwd, 'tiny'));
+      expect((await collect(bridge, ['io/exporter', '--model_path', 'tiny', '--export_format', 'onnx', '--export_model_path', 'tjs'])).outcome).toMatchObject({ ok: true });
+      expect((await collect(bridge, ['io/importer', '--model_path', 'tjs'])).outcome).toMatchObject({ ok: true });
+      const sampled = await collect(bridge, ['infer/sampler', '--prompt', 'ab', '--max_new_tokens', '6', '--seed', '1']);
+      expect(sampled.outcome).toMatchObject({ ok: true });
+      expect(sampled.events.filter((e) => e.type === 'token').length).toBeGreaterThan(1);
+      expect(sampled.info.model).toMatchObject({ modelType: 'gpt2', engine: 'transformers.js (onnx/model.onnx)', dtype: 'fp32', parameters: null });
+      expect(sampled.info.paramNames).toEqual([]);
+    } finally {
+      await bridge.close();
+    }
+  });
+
   it('a worker that dies fails its step with one line; the next step gets a fresh worker', async () => {
     const bridge = createWorkerBridge({ env });
     try {

@@ -2,20 +2,16 @@
  * Our ONNX export in its real client: transformers.js' pipeline('text-generation') loads the
  * exported directory (transformers.js layout) and greedy-decodes the same ids and text as our
  * sampler — the embedded GPT-2, a LLaMA (GQA, RoPE, position_ids) and that LLaMA quantized to
- * int4 (MatMulNBits). transformers.js installs into the test-peer cache on first use; the test
- * skips with a visible message where it cannot.
+ * int4 (MatMulNBits). transformers.js is a dependency of smolbox, run in this process.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { ensureTransformersJs, transformersJsGreedy } from '../../bench/peers/transformers-js.js';
+import { transformersJsGreedy } from '../../bench/peers/transformers-js.js';
 import { TINY_LLAMA } from '../transforms/fixtures.js';
 import { run, writeTinyModel } from '../tools/fixtures.js';
-
-const unavailable = ensureTransformersJs();
-if (unavailable) console.warn(`transformers-js: SKIPPED — ${unavailable}`);
 
 const N = 16;
 const engine = new Engine({ threads: 1 });
@@ -31,7 +27,7 @@ async function step(line: string[]): Promise<Record<string, unknown>> {
   return (r.result?.data ?? {}) as Record<string, unknown>;
 }
 
-describe.skipIf(unavailable !== null)('ONNX exports in transformers.js', () => {
+describe('ONNX exports in transformers.js', () => {
   it('gpt2 (embedded), llama and int4 llama: pipeline("text-generation") gives our greedy ids and text', async () => {
     writeTinyModel(path.join(cwd, 'llama'), TINY_LLAMA, 5);
     await step(['transform/quantizer', '--model_path', 'llama', '--precision', '4', '--output_model_path', 'llama-q4']);
@@ -49,6 +45,6 @@ describe.skipIf(unavailable !== null)('ONNX exports in transformers.js', () => {
       jobs.push({ dir: path.join(cwd, `onnx-${i}`), prompt: c.prompt, n: N });
     }
     expect(want.map((w) => (w.ids as number[]).length)).toEqual(cases.map(() => N));
-    expect(transformersJsGreedy(jobs)).toEqual(want);
+    expect(await transformersJsGreedy(jobs)).toEqual(want);
   });
 });

@@ -51,6 +51,27 @@ describe('resolveModelSource', () => {
     expect(await resolveModelSource('owner/tiny', { cwd, settings: offline })).toBe(snap);
   });
 
+  it('takes a transformers.js variant file, locally and as owner/name/onnx/<file> from the hub cache; other files stay refused', async () => {
+    const root = path.join(cwd, 'tjs');
+    fs.mkdirSync(path.join(root, 'onnx'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'config.json'), '{}');
+    fs.writeFileSync(path.join(root, 'onnx', 'model_q4.onnx'), '');
+    fs.writeFileSync(path.join(root, 'onnx', 'notes.onnx'), '');
+    expect(await resolveModelSource('tjs/onnx/model_q4.onnx', { cwd })).toBe(path.join(root, 'onnx', 'model_q4.onnx'));
+    await expect(resolveModelSource('tjs/onnx/notes.onnx', { cwd })).rejects.toThrow(/notes.onnx is a file; a model is a directory/);
+    await expect(resolveModelSource('owner/tjs/onnx/model_q4.onnx', { cwd, settings: offline })).rejects.toThrow(/owner\/tjs@main is not in the Hugging Face cache/);
+    const snap = path.join(offline.cacheDir, 'models--owner--tjs', 'snapshots', 'e'.repeat(40));
+    fs.mkdirSync(path.join(snap, 'onnx'), { recursive: true });
+    fs.writeFileSync(path.join(snap, 'config.json'), '{}');
+    fs.writeFileSync(path.join(snap, 'onnx', 'model_q4.onnx'), '');
+    fs.mkdirSync(path.join(offline.cacheDir, 'models--owner--tjs', 'refs'));
+    fs.writeFileSync(path.join(offline.cacheDir, 'models--owner--tjs', 'refs', 'main'), 'e'.repeat(40));
+    expect(await resolveModelSource('owner/tjs/onnx/model_q4.onnx', { cwd, settings: offline })).toBe(path.join(snap, 'onnx', 'model_q4.onnx'));
+    // The snapshot holds no fp32 variant: asking for it offline is not a hit.
+    await expect(resolveModelSource('owner/tjs/onnx/model.onnx', { cwd, settings: offline })).rejects.toThrow(/not in the Hugging Face cache/);
+    expect(await resolveModelSource('owner/tjs', { cwd, settings: offline, onnxDtype: 'q4' })).toBe(snap);
+  });
+
   it('downloads hub ids through the hub client', async () => {
     const hub = await startFakeHub([{
       type: 'model', name: 'owner/tiny', refs: { main: 'd'.repeat(40) },

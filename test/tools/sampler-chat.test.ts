@@ -4,7 +4,7 @@
  * Llama 2 (slices, set, strip, raise_exception), Zephyr (trim_blocks/lstrip_blocks layout, read
  * from chat_template.jinja) and a Qwen-style template (`{%- -%}`, namespace, filters, `is
  * defined`), and for the real Qwen3, Llama 3.1 and Gemma 3 templates (npm packages installed
- * into the test-peer cache). A model without a template, and --system without --chat, are
+ * into the test-peer cache; transformers.js is a dependency). A model without a template, and --system without --chat, are
  * one-line errors.
  */
 import fs from 'node:fs';
@@ -17,15 +17,13 @@ import { writeCheckpoint } from '../../src/models/checkpoint.js';
 import { loadChatTemplate, renderChat, type ChatMessage } from '../../src/models/chat-template.js';
 import { resolveArchitecture } from '../../src/models/index.js';
 import { loadTokenizer } from '../../src/models/tokenizer.js';
-import { ensureTransformersJs, transformersJsChat } from '../../bench/peers/transformers-js.js';
+import { transformersJsChat } from '../../bench/peers/transformers-js.js';
 import { chatTokenizerDirs } from '../../bench/peers/vocabularies.js';
 import { CHATML_TEMPLATE, run, TINY_GPT2, writeChatModel, writeTinyModel } from './fixtures.js';
 
-const unavailable = ensureTransformersJs();
-if (unavailable) console.warn(`sampler-chat: SKIPPED — ${unavailable}`);
-const realDirs = unavailable ? null : chatTokenizerDirs();
-const realSkip = unavailable ?? (realDirs && 'error' in realDirs ? realDirs.error : null);
-if (realSkip && !unavailable) console.warn(`sampler-chat (real templates): SKIPPED — ${realSkip}`);
+const realDirs = chatTokenizerDirs();
+const realSkip = 'error' in realDirs ? realDirs.error : null;
+if (realSkip) console.warn(`sampler-chat (real templates): SKIPPED — ${realSkip}`);
 
 const engine = new Engine({ threads: 1 });
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-chat-'));
@@ -69,7 +67,7 @@ const CONVERSATION: ChatMessage[] = [
   { role: 'user', content: 'And why?' },
 ];
 
-describe.skipIf(unavailable !== null)('infer/sampler --chat against transformers.js apply_chat_template', () => {
+describe('infer/sampler --chat against transformers.js apply_chat_template', () => {
   it('ChatML, Llama 2, Zephyr (chat_template.jinja) and Qwen-style templates: same text for a conversation, same prompt ids from the sampler', async () => {
     const names = Object.keys(TEMPLATES);
     const dirs = names.map((n) => writeChatModelIn(n, TEMPLATES[n], n === 'zephyr' ? 'file' : 'config'));
@@ -82,7 +80,7 @@ describe.skipIf(unavailable !== null)('infer/sampler --chat against transformers
     const single = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there!' }];
     // transformers.js' AutoTokenizer does not read chat_template.jinja: it is handed that template.
     const job = (dir: string, i: number, messages: object[]) => ({ dir, messages, template: names[i] === 'zephyr' ? TEMPLATES.zephyr : undefined });
-    const peer = transformersJsChat([...dirs.map((dir, i) => job(dir, i, CONVERSATION)), ...dirs.map((dir, i) => job(dir, i, single))]);
+    const peer = await transformersJsChat([...dirs.map((dir, i) => job(dir, i, CONVERSATION)), ...dirs.map((dir, i) => job(dir, i, single))]);
     const theirs = (i: number) => peer[i] as { text: string; ids: number[] };
     const ours = dirs.map((dir, i) => ({ name: names[i], text: renderChat(loadChatTemplate(dir, names[i]), CONVERSATION) }));
     expect(ours).toEqual(names.map((name, i) => ({ name, text: theirs(i).text })));
@@ -114,7 +112,7 @@ describe.skipIf(realSkip !== null)('real chat templates against transformers.js 
       sampler.push({ name, ids: (r.result?.data as { prompt_ids: number[] }).prompt_ids });
     }
     const single = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there!' }];
-    const peer = transformersJsChat([...names.map((name) => ({ dir: dirs[name], messages: CONVERSATION })), ...sampled.map((name) => ({ dir: dirs[name], messages: single }))]);
+    const peer = await transformersJsChat([...names.map((name) => ({ dir: dirs[name], messages: CONVERSATION })), ...sampled.map((name) => ({ dir: dirs[name], messages: single }))]);
     expect(ours).toEqual(names.map((name, i) => ({ name, text: (peer[i] as { text: string }).text })));
     expect(sampler).toEqual(sampled.map((name, i) => ({ name, ids: (peer[names.length + i] as { ids: number[] }).ids })));
   }, 300_000);

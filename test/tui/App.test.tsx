@@ -78,10 +78,23 @@ describe('running steps', () => {
       async (wb) => {
         await run(wb, 'state');
         expect(wb.frame()).toMatch(/model +gpt2 · 124\.4M params/);
+        expect(wb.frame()).toMatch(/engine +smolbox/);
         expect(wb.frame()).toMatch(/weights +float32 · 474\.7 MiB in memory/);
         expect(wb.frame()).toMatch(/tokenizer +65 tokens/);
       },
       { engine: stubEngine({ modelType: 'gpt2', parameters: 124_439_808 }) },
+    ));
+
+  it('says which engine holds a transformers.js ONNX model, and its variant', () =>
+    withWorkbench(
+      async (wb) => {
+        await run(wb, 'state');
+        expect(wb.frame()).toMatch(/model +qwen3 · ONNX/);
+        // Beside the history panel it is narrow: the folder goes, the file stays.
+        expect(wb.frame()).toMatch(/engine +transformers\.js \(model_q4\.onnx\) /);
+        expect(wb.frame()).toMatch(/weights +q4 · 1\.0 MiB in memory/);
+      },
+      { engine: stubEngine({ modelType: 'qwen3', parameters: 2 ** 20, onnx: { file: 'onnx/model_q4.onnx', dtype: 'q4' } }) },
     ));
 
   it('prints command tables and help', () =>

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ModelSummary } from '../../src/engine/worker-protocol.js';
 
 const SPEAK = `export default {
   summary: 'say hello, streaming',
@@ -126,13 +127,18 @@ export function makeDemoTools(): string {
   return dir;
 }
 
-/** A stand-in for the Engine: no model until told otherwise. */
-export function stubEngine(model: { modelType: string; parameters: number } | null = null) {
+/**
+ * A stand-in for the Engine: no model until told otherwise. A model with `onnx` set is a
+ * transformers.js one (that variant, those bytes, no parameter count).
+ */
+export function stubEngine(model: { modelType: string; parameters: number; onnx?: { file: string; dtype: string } } | null = null): { threads: number; summary(): ModelSummary | null; parameterNames(): string[]; release(): Promise<void> } {
   return {
     threads: 2,
     summary: () =>
-      model && { path: '/models/tiny', modelType: model.modelType, parameters: model.parameters, dtype: 'float32', bytes: model.parameters * 4, tokenizer: '65 tokens' },
-    parameterNames: () => (model ? ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'lm_head.weight'] : []),
+      model && (model.onnx
+        ? { path: '/models/tjs', modelType: model.modelType, parameters: null, dtype: model.onnx.dtype, bytes: model.parameters, tokenizer: '65 tokens', engine: `transformers.js (${model.onnx.file})` }
+        : { path: '/models/tiny', modelType: model.modelType, parameters: model.parameters, dtype: 'float32', bytes: model.parameters * 4, tokenizer: '65 tokens', engine: 'smolbox' }),
+    parameterNames: () => (model && !model.onnx ? ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'lm_head.weight'] : []),
     release: async () => {},
   };
 }

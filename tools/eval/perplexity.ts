@@ -11,18 +11,17 @@ export default defineTool({
   },
   async run(ctx, args) {
     const engine = await engineOf(ctx);
-    const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
-    if (!model.tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; scoring text needs tokenizer.json`);
+    // Ours or a transformers.js ONNX model: the scorer hides which engine runs it.
+    const scorer = await engine.scorer(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    if (!scorer.tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; scoring text needs tokenizer.json`);
     const { loadTextDataset, tokenizeSplit } = await import('../../src/data/index.js');
     const dataset = await loadTextDataset(args.dataset_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
     const split = dataset.splits.validation?.length ? 'validation' : dataset.splits.test?.length ? 'test' : 'train';
-    const stream = tokenizeSplit(dataset, split, model.tokenizer, { signal: ctx.signal, emit: ctx.emit });
+    const stream = tokenizeSplit(dataset, split, scorer.tokenizer, { signal: ctx.signal, emit: ctx.emit });
     if (stream.length < 2) throw new UserError(`${args.dataset_path} (${split} split) has fewer than 2 tokens; nothing to score`);
-    const session = await engine.session(model, { logits: 'all' });
-    const { scoreTokens } = await import('../../src/runtime/score.js');
     const started = performance.now();
-    const context = Math.min(model.cfg.maxPositions, 1024);
-    const score = await scoreTokens(session, stream, {
+    const context = Math.min(scorer.maxPositions, 1024);
+    const score = await scorer.score(stream, {
       context,
       maxTokens: args.max_tokens ?? undefined,
       signal: ctx.signal,
@@ -34,8 +33,8 @@ export default defineTool({
     const perplexity = Math.exp(score.nll);
     return {
       metrics: { nll: score.nll, perplexity, tokens: score.tokens },
-      message: ctx.json ? undefined : `${dataset.name} (${split}): ${score.tokens} tokens, mean NLL ${score.nll.toFixed(4)} nats, perplexity ${perplexity.toFixed(3)}`,
-      data: { dataset: dataset.name, split, nll: score.nll, perplexity, tokens: score.tokens, context },
+      message: ctx.json ? undefined : `${dataset.name} (${split}): ${score.tokens} tokens, mean NLL ${score.nll.toFixed(4)} nats, perplexity ${perplexity.toFixed(3)} (${scorer.engine})`,
+      data: { dataset: dataset.name, split, nll: score.nll, perplexity, tokens: score.tokens, context, engine: scorer.engine },
     };
   },
 });

@@ -38,22 +38,21 @@ export default defineTool({
     // Read before the model loads: a bad --messages fails at once.
     const messages = args.chat ? await conversation(args, ctx.cwd) : null;
     const engine = await engineOf(ctx);
-    const model = await engine.model(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
-    const tokenizer = model.tokenizer;
+    // Ours or a transformers.js ONNX model: the generator hides which engine runs it.
+    const generator = await engine.generator(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const tokenizer = generator.tokenizer;
     if (!tokenizer) throw new UserError(`${args.model_path} has no tokenizer files; the sampler needs tokenizer.json to read the prompt`);
     // The template writes the special tokens itself: its text is encoded without adding any.
-    const prompt = messages ? await chatPrompt(model.dir, args.model_path, messages) : args.prompt;
+    const prompt = messages ? await chatPrompt(generator.dir, args.model_path, messages) : args.prompt;
     const promptIds = tokenizer.encode(prompt, { addSpecialTokens: !args.chat });
-    const { maxPositions } = model.cfg;
+    const { maxPositions } = generator;
     if (args.chat && promptIds.length >= maxPositions) {
       // As llama.cpp does with context shift off (its default): an error, nothing dropped behind the user's back.
       throw new UserError(`the conversation is ${promptIds.length} tokens through the chat template, and the model reads at most ${maxPositions - 1} before replying; start a new conversation (or drop early turns from --messages)`);
     }
-    const session = await engine.session(model);
-    const { generate } = await import('../../src/runtime/generate.js');
     const decoder = tokenizer.streamDecoder({ skipSpecialTokens: true });
     if (!ctx.json && args.echo) ctx.emit.token(prompt);
-    const gen = await generate(session, promptIds, {
+    const gen = await generator.generate(promptIds, {
       maxNewTokens: args.max_new_tokens,
       sampling: { doSample: args.do_sample, temperature: args.temperature, topK: args.top_k, topP: args.top_p, repetitionPenalty: args.repetition_penalty },
       seed: args.seed as number,
@@ -76,10 +75,10 @@ export default defineTool({
     const cached = gen.cachedTokens > 0 ? ` · prompt ${promptIds.length} tokens, ${gen.cachedTokens} from the KV cache` : '';
     return {
       metrics: { tokens_per_s: round(gen.tokensPerS), prefill_tokens_per_s: round(prefillTokensPerS), new_tokens: gen.generatedIds.length },
-      message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${stopped})${cached}`,
+      message: ctx.json ? undefined : `\n${gen.generatedIds.length} tokens, ${gen.tokensPerS.toFixed(1)} tokens/s (${stopped}; ${generator.engine})${cached}`,
       data: {
         prompt_ids: promptIds, generated_ids: gen.generatedIds, text, tokens_per_s: gen.tokensPerS, stop_reason: gen.stopReason,
-        cached_tokens: gen.cachedTokens, prefill_tokens: gen.prefillTokens,
+        cached_tokens: gen.cachedTokens, prefill_tokens: gen.prefillTokens, engine: generator.engine,
       },
     };
   },

@@ -34,6 +34,8 @@ export default defineTool({
     const { Random } = await import('../../src/core/random.js');
     // Only the config and tokenizer are needed, so a directory without weights works too.
     const src = await resolveModelSource(args.model_path, { cwd: ctx.cwd, signal: ctx.signal, emit: ctx.emit });
+    const { refuseOnnxSource } = await import('../../src/models/onnx-layout.js');
+    refuseOnnxSource(args.model_path, src);
     const info = readCheckpointInfo(src);
     // Before anything per layer (the families list per-layer settings as they read a config):
     // --num_layers 1e9 is one line, not minutes of work and V8 out of memory.
