@@ -230,6 +230,44 @@ const layerNorm: GradRule = (c, n, [dy]) => {
   });
 };
 
+/**
+ * RMSNorm as one kernel (SimplifiedLayerNormalization over the last axis, made by fusions.ts),
+ * from its inv_std_var output r [..., 1]:
+ *   x̂ = x·r;  dγ = Σ dY·x̂;  B = dY·γ;  dX = r·(B − x̂·mean(B·x̂)).
+ */
+const simplifiedLayerNorm: GradRule = (c, n, [dy]) => {
+  const { g, prefix: P } = c;
+  const [x, scale] = n.inputs as Value[];
+  const axis = normAxis((n.attrs.axis?.value as number | undefined) ?? -1, x.shape.length);
+  if (axis !== x.shape.length - 1 || n.outputs.length < 2) throw new Error(`SimplifiedLayerNormalization gradient needs the last axis and inv_std_var (${n.name})`);
+  const invStd = n.outputs[1];
+  const xhat = op.mul(g, `${P}/xhat/Mul`, x, invStd);
+  give(c, 'dScale', scale, () => op.mul(g, `${P}/dScale/Mul`, dy!, xhat));
+  give(c, 'dX', x, () => {
+    const b = op.mul(g, `${P}/dX/B/Mul`, dy!, scale);
+    const meanBx = op.reduceMean(g, `${P}/dX/meanBx/ReduceMean`, op.mul(g, `${P}/dX/Bx/Mul`, b, xhat), [-1], true);
+    const centred = op.sub(g, `${P}/dX/Sub`, b, op.mul(g, `${P}/dX/xhat/Mul`, xhat, meanBx));
+    return op.mul(g, `${P}/dX/Mul`, centred, invStd);
+  });
+};
+
+/**
+ * QuickGelu y = x·σ(αx) (SiLU at α = 1, made by fusions.ts): σ is recomputed (one pass, cheaper
+ * than keeping it alive from the forward), then dX = dY·(σ + α·(y − y·σ)).
+ */
+const quickGelu: GradRule = (c, n, [dy]) => {
+  const { g, prefix: P } = c;
+  const x = n.inputs[0]!;
+  const y = n.outputs[0];
+  const alpha = (n.attrs.alpha?.value as number | undefined) ?? 1.702;
+  give(c, 'dX', x, () => {
+    const s = op.sigmoid(g, `${P}/Sigmoid`, alpha === 1 ? x : op.mul(g, `${P}/alpha/Mul`, x, g.float32(alpha)));
+    let tail = op.sub(g, `${P}/tail/Sub`, y, op.mul(g, `${P}/ys/Mul`, y, s));
+    if (alpha !== 1) tail = op.mul(g, `${P}/tail/Mul`, tail, g.float32(alpha));
+    return op.mul(g, `${P}/dX/Mul`, dy!, op.add(g, `${P}/slope/Add`, s, tail));
+  });
+};
+
 /** Row lookup along axis 0: dData = ScatterND-add of dY at the indices (into the pending gradient, saving an Add). */
 const gather: GradRule = (c, n, [dy]) => {
   const { g, prefix: P } = c;
@@ -378,6 +416,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Gelu: gelu,
   Softmax: softmax,
   LayerNormalization: layerNorm,
+  SimplifiedLayerNormalization: simplifiedLayerNorm,
+  QuickGelu: quickGelu,
   Gather: gather,
   Reshape: reshape,
   Unsqueeze: unsqueeze,

@@ -6,11 +6,13 @@
  *   outputs  loss float32 [], grad.<param name> float32 [param shape] (training only)
  *
  * Positions are 0..T−1 and the attention bias is causal (packed blocks carry no padding), both
- * constants; the forward's empty KV-cache Concats are removed so no copy of K/V is left.
+ * constants; the forward's empty KV-cache Concats are removed so no copy of K/V is left, and
+ * RMSNorm and SiLU become one kernel each (graph/fusions.ts) before autodiff sees them.
  */
 import { backward } from '../graph/autodiff.js';
 import { attr, Graph, type Value } from '../graph/builder.js';
 import { countedRows } from '../graph/grad-helpers.js';
+import { dropUnreadConstants, fuseForTraining } from '../graph/fusions.js';
 import * as op from '../graph/ops.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
 
@@ -66,6 +68,7 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
   const out = arch.forward(g, cfg, { inputIds, attentionMask, positionIds, attentionBias: causalBias(g, T), past }, { logits: 'all' });
   dropEmptyConcats(g);
   if (!g.nodes.some((n) => n.inputs.includes(attentionMask))) g.constants.delete(attentionMask.name);
+  fuseForTraining(g);
 
   const scores = op.reshape(g, '/loss/Reshape', out.logits, [B * T, cfg.vocabSize]);
   const [loss] = g.node('SoftmaxCrossEntropyLoss', '/loss/SoftmaxCrossEntropyLoss', [scores, targets], [{ dtype: 'float32', shape: [] }], {
@@ -80,6 +83,7 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
     for (const p of params) g.output(grads.get(p)!, `grad.${p.name}`);
   }
   forwardNodes += lowerCrossEntropy(g) - 1;
+  dropUnreadConstants(g);
   return { graph: g, forwardNodes };
 }
 

@@ -1,0 +1,76 @@
+/**
+ * The training rewrites (graph/fusions.ts): which chains become one kernel, which are left
+ * alone, and that a fused graph computes what the unfused one does, forward and backward.
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../src/core/random.js';
+import { backward } from '../../src/graph/autodiff.js';
+import { Graph, type Value } from '../../src/graph/builder.js';
+import { dropUnreadConstants, fuseForTraining } from '../../src/graph/fusions.js';
+import { rmsNorm, rmsNormOnePlus } from '../../src/graph/layers.js';
+import { writeOnnx } from '../../src/graph/onnx-writer.js';
+import * as op from '../../src/graph/ops.js';
+
+/** RMSNorm → SwiGLU-style gate → RMSNorm(1 + γ), reduced to a scalar loss. */
+function build(fuse: boolean): { g: Graph; params: Value[] } {
+  const g = new Graph();
+  const x = g.param('x', [2, 3, 8]);
+  const w = g.param('w', [8]);
+  const w2 = g.param('w2', [8]);
+  const h = rmsNorm(g, '/norm', x, w, 1e-5);
+  const silu = op.mul(g, '/act/Mul', h, op.sigmoid(g, '/act/Sigmoid', h));
+  const y = rmsNormOnePlus(g, '/norm2', op.mul(g, '/gate/Mul', silu, x), w2, 1e-6);
+  const r = g.constant('float32', [2, 3, 8], new Random(3).fillNormal(new Float32Array(48), 0, 1), '/R');
+  const loss = op.reduceSum(g, '/loss/ReduceSum', op.mul(g, '/loss/Mul', y, r), [0, 1, 2], false);
+  g.output(loss, 'loss');
+  if (fuse) expect(fuseForTraining(g)).toEqual({ SimplifiedLayerNormalization: 2, QuickGelu: 1 });
+  const params = [x, w, w2];
+  const grads = backward(g, loss, params);
+  for (const p of params) g.output(grads.get(p)!, `grad.${p.name}`);
+  dropUnreadConstants(g);
+  return { g, params };
+}
+
+async function run(g: Graph): Promise<Record<string, Float32Array>> {
+  const rng = new Random(5);
+  const feeds = {
+    x: new ort.Tensor('float32', rng.fillNormal(new Float32Array(48), 0, 1), [2, 3, 8]),
+    w: new ort.Tensor('float32', rng.fillNormal(new Float32Array(8), 1, 0.3), [8]),
+    w2: new ort.Tensor('float32', rng.fillNormal(new Float32Array(8), 0, 0.3), [8]),
+  };
+  const session = await ort.InferenceSession.create(writeOnnx(g, { weightsAs: 'inputs' }), { intraOpNumThreads: 1 });
+  const out = await session.run(feeds);
+  await session.release();
+  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+}
+
+describe('training fusions', () => {
+  it('RMSNorm and SiLU chains become one kernel each, with the same loss and gradients', async () => {
+    const fused = build(true);
+    const ops = fused.g.nodes.map((n) => n.opType);
+    expect(ops.filter((t) => t === 'SimplifiedLayerNormalization')).toHaveLength(2);
+    expect(ops.filter((t) => t === 'QuickGelu')).toHaveLength(1);
+    // The forward chains are gone (the backward's own Sigmoid recomputes σ for QuickGelu's rule).
+    expect(fused.g.nodes.some((n) => n.opType === 'Pow' || n.opType === 'Sqrt')).toBe(false);
+    const [a, b] = await Promise.all([run(fused.g), run(build(false).g)]);
+    for (const name of ['loss', 'grad.x', 'grad.w', 'grad.w2']) {
+      expect(a[name].length).toBe(b[name].length);
+      const scale = Math.max(...b[name].map(Math.abs));
+      expect(scale).toBeGreaterThan(1e-3);
+      a[name].forEach((v, i) => expect(Math.abs(v - b[name][i]), `${name}[${i}]`).toBeLessThan(1e-5 * Math.max(1, scale)));
+    }
+  });
+
+  it('leaves a chain alone when one of its pieces is read elsewhere', () => {
+    const g = new Graph();
+    const x = g.param('x', [2, 4]);
+    const sig = op.sigmoid(g, '/s', x);
+    g.output(op.mul(g, '/m', x, sig), 'y');
+    g.output(sig, 'sig');
+    const h = rmsNorm(g, '/norm', x, g.param('w', [4]), 1e-5);
+    g.output(h, 'h');
+    g.output(h.producer!.inputs[0]!, 'normed');
+    expect(fuseForTraining(g)).toEqual({ SimplifiedLayerNormalization: 0, QuickGelu: 0 });
+  });
+});
