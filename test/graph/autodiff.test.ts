@@ -46,10 +46,11 @@ const CASES: [string, Params, Build][] = [
     g.node('SimplifiedLayerNormalization', '/x', [p.x, p.w], [{ dtype: 'float32', shape: [2, 3, 6] }, { dtype: 'float32', shape: [2, 3, 1] }], {
       axis: attr.int(-1), epsilon: attr.float(1e-6),
     })[0]],
-  ['QuickGelu (SiLU, alpha 1)', { a: { shape: [3, 7], std: 2 } }, (g, p) =>
-    g.node('QuickGelu', '/x', [p.a], [{ dtype: 'float32', shape: [3, 7] }], { alpha: attr.float(1) }, 'com.microsoft')[0]],
-  ['QuickGelu (alpha 1.702)', { a: { shape: [3, 7], std: 2 } }, (g, p) =>
-    g.node('QuickGelu', '/x', [p.a], [{ dtype: 'float32', shape: [3, 7] }], { alpha: attr.float(1.702) }, 'com.microsoft')[0]],
+  ['SiLU x·σ(x) (one rule for both paths)', { a: { shape: [3, 7], std: 2 } }, (g, p) => op.mul(g, '/x', p.a, op.sigmoid(g, '/s', p.a))],
+  ['σ(x)·x with σ(x) read elsewhere too', { a: { shape: [3, 7], std: 2 } }, (g, p) => {
+    const s = op.sigmoid(g, '/s', p.a);
+    return op.add(g, '/sum', op.mul(g, '/x', s, p.a), op.mul(g, '/s2', s, s));
+  }],
   ['Gather (repeated indices)', { e: { shape: [5, 3] } }, (g, p) => op.gather(g, '/x', p.e, g.constant('int64', [2, 3], BigInt64Array.from([1n, 4n, 1n, 0n, 1n, 2n]), 'ids'))],
   ['Reshape and Transpose', { a: { shape: [2, 6] } }, (g, p) => op.transpose(g, '/t', op.reshape(g, '/r', p.a, [2, 3, 2]), [2, 0, 1])],
   ['Concat', { a: { shape: [2, 3] }, b: { shape: [2, 2] } }, (g, p) => op.concat(g, '/x', [p.a, p.b, p.a], 1)],
