@@ -1,12 +1,14 @@
 /**
  * Rewrites of a built forward graph into single ONNX Runtime kernels, made before autodiff
- * so that the backward pass differentiates one op with a short rule (grad-rules-fused.ts)
+ * so that the backward pass differentiates one op with a short rule (grad-rules.ts)
  * instead of each elementwise piece. ORT fuses the same patterns by itself at load, but in a
  * training graph the pieces' outputs feed gradient rules, so its fusions no longer match and
  * every piece runs as its own pass over the activations.
  *
  *   RMSNorm  Pow(x,2) → ReduceMean(−1) → Add(ε) → Sqrt → Div(x, ·) → Mul(·, γ)
  *            ⇒ SimplifiedLayerNormalization(x, γ) → y, inv_std_var [..., 1]
+ *   RoPE     Split(x) → Concat(x₂, x₁) → Mul(·, signedSin) + Mul(x, cos)   (layers.ts applyRotary)
+ *            ⇒ com.microsoft RotaryEmbedding(x [B,H,S,D], index, cos [S,D/2], sin [S,D/2])
  *
  * (SiLU is not fused: ORT's QuickGelu kernel, x·σ(αx), measured 6.6 ms on SmolLM2's
  * [1024, 1536] gate against 2.9 ms for Sigmoid + Mul; grad-rules.ts shortens its backward.)
@@ -14,6 +16,7 @@
  * outputs and later nodes are untouched; an intermediate read anywhere else blocks it.
  */
 import { attr, type Graph, type Node, type Value } from './builder.js';
+import * as op from './ops.js';
 
 /** Consumers of each value among the nodes, with graph outputs counted as one more use. */
 function useCounts(g: Graph): Map<Value, number> {
@@ -85,6 +88,84 @@ function fuseRmsNorms(g: Graph): number {
   return fused;
 }
 
+/** Runs `emit` (which appends nodes) and moves what it appended to just before `anchor`. */
+function emitBefore<T>(g: Graph, anchor: Node, emit: () => T): T {
+  const first = g.nodes.length;
+  const out = emit();
+  const made = g.nodes.splice(first);
+  g.nodes.splice(g.nodes.indexOf(anchor), 0, ...made);
+  return out;
+}
+
+/** The half-table t [1, S, D/2] of a rotary table Unsqueeze(Concat(t, t)) (cos) or Unsqueeze(Concat(Neg(t), t)) (signed sin). */
+function halfTable(table: Value, signed: boolean): Value | undefined {
+  const unsq = table.producer;
+  const cat = unsq?.opType === 'Unsqueeze' ? unsq.inputs[0]?.producer : undefined;
+  if (!cat || cat.opType !== 'Concat' || cat.inputs.length !== 2) return undefined;
+  const [first, second] = cat.inputs as Value[];
+  const firstOk = signed ? first.producer?.opType === 'Neg' && first.producer.inputs[0] === second : first === second;
+  const D2 = second.shape[2];
+  return firstOk && second.shape.length === 3 && second.shape[0] === 1 && typeof D2 === 'number' ? second : undefined;
+}
+
+/**
+ * One RotaryEmbedding per applyRotary on a [B, H, S, D] input whose pieces are read nowhere
+ * else. Its position input counts rows of the caches, 0..S−1, and the caches are the tables'
+ * rows for this sequence (whatever its positions were), so any position ids and scaling hold.
+ */
+function fuseRotaries(g: Graph): number {
+  let fused = 0;
+  const uses = useCounts(g);
+  const caches = new Map<Value, Value>();
+  for (const add of g.nodes.filter((n) => n.opType === 'Add')) {
+    const [m1, m2] = add.inputs;
+    const mulCos = soleProducer(m1, 'Mul', uses);
+    const mulSin = soleProducer(m2, 'Mul', uses);
+    if (!mulCos || !mulSin) continue;
+    const [x, cosTable] = mulCos.inputs as Value[];
+    const [swapped, sinTable] = mulSin.inputs as Value[];
+    const concat = soleProducer(swapped, 'Concat', uses);
+    const split = concat?.inputs[1]?.producer;
+    if (!concat || !split || split.opType !== 'Split' || split.inputs[0] !== x) continue;
+    const [x1, x2] = split.outputs;
+    if (concat.inputs[0] !== x2 || concat.inputs[1] !== x1 || uses.get(x1) !== 1 || uses.get(x2) !== 1) continue;
+    const [B, , S, D] = x.shape;
+    const c = halfTable(cosTable, false);
+    const s = halfTable(sinTable, true);
+    if (x.shape.length !== 4 || typeof S !== 'number' || typeof D !== 'number' || !c || !s || c.shape[1] !== S || c.shape[2] !== D / 2 || s.shape.join() !== c.shape.join()) continue;
+    if (typeof B !== 'number') continue;
+    const cache = (t: Value) => {
+      if (!caches.has(t)) caches.set(t, emitBefore(g, add, () => op.reshape(g, `${t.producer?.name ?? t.name}/cache/Reshape`, t, [S, D / 2])));
+      return caches.get(t)!;
+    };
+    const rows = g.constant('int64', [B, S], BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)), `/rotary/rows/${B}x${S}`);
+    const y = add.outputs[0];
+    const node: Node = {
+      name: add.name.replace(/\/Add$/, '/RotaryEmbedding'),
+      opType: 'RotaryEmbedding',
+      domain: 'com.microsoft',
+      inputs: [x, rows, cache(c), cache(s)],
+      outputs: [y],
+      attrs: { interleaved: attr.int(0) },
+    };
+    y.producer = node;
+    replaceNodes(g, [split, concat, mulCos, mulSin, add], node);
+    fused++;
+  }
+  return fused;
+}
+
+/** Removes nodes whose outputs nothing reads (the rotary tables the caches replaced), until none is left. */
+function dropDeadNodes(g: Graph): void {
+  for (;;) {
+    const read = new Set<Value>(g.outputs);
+    for (const n of g.nodes) for (const v of n.inputs) if (v) read.add(v);
+    const before = g.nodes.length;
+    for (let i = g.nodes.length - 1; i >= 0; i--) if (!g.nodes[i].outputs.some((o) => read.has(o))) g.nodes.splice(i, 1);
+    if (g.nodes.length === before) return;
+  }
+}
+
 /**
  * Drops constants no node reads (the replaced pieces' ε and exponent 2), which ORT would warn
  * about. Call it once the graph is complete: a dropped name cannot be declared again.
@@ -95,7 +176,13 @@ export function dropUnreadConstants(g: Graph): void {
   for (const [key, c] of g.constants) if (!read.has(c.value)) g.constants.delete(key);
 }
 
-/** Applies every rewrite; returns how many nodes each made, by op type. */
+/**
+ * Applies every rewrite; returns how many nodes each made, by op type. Call it once the graph's
+ * outputs (the loss) are declared: nodes that no output depends on are removed.
+ */
 export function fuseForTraining(g: Graph): Record<string, number> {
-  return { SimplifiedLayerNormalization: fuseRmsNorms(g) };
+  if (g.outputs.length === 0) throw new Error('fuseForTraining needs the graph outputs declared first');
+  const made = { SimplifiedLayerNormalization: fuseRmsNorms(g), RotaryEmbedding: fuseRotaries(g) };
+  dropDeadNodes(g);
+  return made;
 }

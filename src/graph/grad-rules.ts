@@ -274,6 +274,20 @@ const simplifiedLayerNorm: GradRule = (c, n, [dy]) => {
   });
 };
 
+/**
+ * com.microsoft RotaryEmbedding (made by fusions.ts): a rotation of each (x₁, x₂) pair by its
+ * position's angle, so dX rotates dY back by the same angle — the same op with the sine negated.
+ * The caches depend on positions only, never on a parameter.
+ */
+const rotaryEmbedding: GradRule = (c, n, [dy]) => {
+  const [x, rows, cos, sin] = n.inputs as Value[];
+  if (c.requiresGrad(cos) || c.requiresGrad(sin)) throw new Error(`RotaryEmbedding gradient needs constant caches (${n.name})`);
+  give(c, 'dX', x, () => {
+    const negSin = op.neg(c.g, `${c.prefix}/sin/Neg`, sin);
+    return c.g.node('RotaryEmbedding', `${c.prefix}/dX/RotaryEmbedding`, [dy!, rows, cos, negSin], [{ dtype: x.dtype, shape: x.shape }], n.attrs, n.domain)[0];
+  });
+};
+
 /** Row lookup along axis 0: dData = ScatterND-add of dY at the indices (into the pending gradient, saving an Add). */
 const gather: GradRule = (c, n, [dy]) => {
   const { g, prefix: P } = c;
@@ -423,6 +437,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Softmax: softmax,
   LayerNormalization: layerNorm,
   SimplifiedLayerNormalization: simplifiedLayerNorm,
+  RotaryEmbedding: rotaryEmbedding,
   Gather: gather,
   Reshape: reshape,
   Unsqueeze: unsqueeze,

@@ -7,7 +7,7 @@
  *
  * Positions are 0..T−1 and the attention bias is causal (packed blocks carry no padding), both
  * constants; the forward's empty KV-cache Concats are removed so no copy of K/V is left, and
- * RMSNorm and SiLU become one kernel each (graph/fusions.ts) before autodiff sees them.
+ * RMSNorm and RoPE become one kernel each (graph/fusions.ts) before autodiff sees them.
  */
 import { backward } from '../graph/autodiff.js';
 import { attr, Graph, type Value } from '../graph/builder.js';
@@ -68,7 +68,6 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
   const out = arch.forward(g, cfg, { inputIds, attentionMask, positionIds, attentionBias: causalBias(g, T), past }, { logits: 'all' });
   dropEmptyConcats(g);
   if (!g.nodes.some((n) => n.inputs.includes(attentionMask))) g.constants.delete(attentionMask.name);
-  fuseForTraining(g);
 
   const scores = op.reshape(g, '/loss/Reshape', out.logits, [B * T, cfg.vocabSize]);
   const [loss] = g.node('SoftmaxCrossEntropyLoss', '/loss/SoftmaxCrossEntropyLoss', [scores, targets], [{ dtype: 'float32', shape: [] }], {
@@ -76,6 +75,7 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
     ignore_index: attr.int(IGNORE_INDEX),
   });
   g.output(loss, 'loss');
+  fuseForTraining(g);
   let forwardNodes = g.nodes.length;
   if (options.gradients) {
     const params = [...g.params.values()];
