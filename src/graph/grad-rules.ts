@@ -102,8 +102,31 @@ const sub: GradRule = (c, n, [dy]) => {
   give(c, 'dB', n.inputs[1], () => op.neg(c.g, `${c.prefix}/dB/Neg`, dy!));
 };
 
+/** The x of Mul(x, σ(x)) or Mul(σ(x), x): SiLU, as SwiGLU's gate computes it. */
+function siluInput(a: Value, b: Value): Value | undefined {
+  const isSigmoidOf = (s: Value, x: Value) => s.producer?.opType === 'Sigmoid' && s.producer.inputs[0] === x;
+  if (isSigmoidOf(b, a)) return a;
+  if (isSigmoidOf(a, b)) return b;
+  return undefined;
+}
+
+/**
+ * Y = A·B: dA = dY·B, dB = dY·A. For SiLU, y = x·σ(x), both paths go to x at once,
+ * dX = dY·(σ + y·(1 − σ)): four passes instead of six (each path's product, σ's slope and
+ * the Add joining them), and σ's own rule is not reached through this product.
+ */
 const mul: GradRule = (c, n, [dy]) => {
   const [a, b] = n.inputs as Value[];
+  const x = siluInput(a, b);
+  if (x) {
+    const { g, prefix: P } = c;
+    const s = x === a ? b : a;
+    give(c, 'dX', x, () => {
+      const tail = op.mul(g, `${P}/silu/tail/Mul`, n.outputs[0], op.sub(g, `${P}/silu/one_s/Sub`, g.float32(1), s));
+      return op.mul(g, `${P}/silu/dX/Mul`, dy!, op.add(g, `${P}/silu/slope/Add`, s, tail));
+    });
+    return;
+  }
   give(c, 'dA', a, () => op.mul(c.g, `${c.prefix}/dA/Mul`, dy!, b));
   give(c, 'dB', b, () => op.mul(c.g, `${c.prefix}/dB/Mul`, dy!, a));
 };
@@ -227,6 +250,41 @@ const layerNorm: GradRule = (c, n, [dy]) => {
     const meanB = op.reduceMean(g, `${P}/dX/meanB/ReduceMean`, b, [-1], true);
     const meanBx = op.reduceMean(g, `${P}/dX/meanBx/ReduceMean`, op.mul(g, `${P}/dX/Bx/Mul`, b, xhat), [-1], true);
     return op.sub(g, `${P}/dX/Sub2`, op.sub(g, `${P}/dX/Sub1`, b, meanB), op.mul(g, `${P}/dX/xhat/Mul`, xhat, meanBx));
+  });
+};
+
+/**
+ * RMSNorm as one kernel (SimplifiedLayerNormalization over the last axis, made by fusions.ts),
+ * from its inv_std_var output r [..., 1]:
+ *   x̂ = x·r;  dγ = Σ dY·x̂;  B = dY·γ;  dX = r·(B − x̂·mean(B·x̂)).
+ */
+const simplifiedLayerNorm: GradRule = (c, n, [dy]) => {
+  const { g, prefix: P } = c;
+  const [x, scale] = n.inputs as Value[];
+  const axis = normAxis((n.attrs.axis?.value as number | undefined) ?? -1, x.shape.length);
+  if (axis !== x.shape.length - 1 || n.outputs.length < 2) throw new Error(`SimplifiedLayerNormalization gradient needs the last axis and inv_std_var (${n.name})`);
+  const invStd = n.outputs[1];
+  const xhat = op.mul(g, `${P}/xhat/Mul`, x, invStd);
+  give(c, 'dScale', scale, () => op.mul(g, `${P}/dScale/Mul`, dy!, xhat));
+  give(c, 'dX', x, () => {
+    const b = op.mul(g, `${P}/dX/B/Mul`, dy!, scale);
+    const meanBx = op.reduceMean(g, `${P}/dX/meanBx/ReduceMean`, op.mul(g, `${P}/dX/Bx/Mul`, b, xhat), [-1], true);
+    const centred = op.sub(g, `${P}/dX/Sub`, b, op.mul(g, `${P}/dX/xhat/Mul`, xhat, meanBx));
+    return op.mul(g, `${P}/dX/Mul`, centred, invStd);
+  });
+};
+
+/**
+ * com.microsoft RotaryEmbedding (made by fusions.ts): a rotation of each (x₁, x₂) pair by its
+ * position's angle, so dX rotates dY back by the same angle — the same op with the sine negated.
+ * The caches depend on positions only, never on a parameter.
+ */
+const rotaryEmbedding: GradRule = (c, n, [dy]) => {
+  const [x, rows, cos, sin] = n.inputs as Value[];
+  if (c.requiresGrad(cos) || c.requiresGrad(sin)) throw new Error(`RotaryEmbedding gradient needs constant caches (${n.name})`);
+  give(c, 'dX', x, () => {
+    const negSin = op.neg(c.g, `${c.prefix}/sin/Neg`, sin);
+    return c.g.node('RotaryEmbedding', `${c.prefix}/dX/RotaryEmbedding`, [dy!, rows, cos, negSin], [{ dtype: x.dtype, shape: x.shape }], n.attrs, n.domain)[0];
   });
 };
 
@@ -378,6 +436,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Gelu: gelu,
   Softmax: softmax,
   LayerNormalization: layerNorm,
+  SimplifiedLayerNormalization: simplifiedLayerNorm,
+  RotaryEmbedding: rotaryEmbedding,
   Gather: gather,
   Reshape: reshape,
   Unsqueeze: unsqueeze,

@@ -6,11 +6,13 @@
  *   outputs  loss float32 [], grad.<param name> float32 [param shape] (training only)
  *
  * Positions are 0..T−1 and the attention bias is causal (packed blocks carry no padding), both
- * constants; the forward's empty KV-cache Concats are removed so no copy of K/V is left.
+ * constants; the forward's empty KV-cache Concats are removed so no copy of K/V is left, and
+ * RMSNorm and RoPE become one kernel each (graph/fusions.ts) before autodiff sees them.
  */
 import { backward } from '../graph/autodiff.js';
 import { attr, Graph, type Value } from '../graph/builder.js';
 import { countedRows } from '../graph/grad-helpers.js';
+import { dropUnreadConstants, fuseForTraining } from '../graph/fusions.js';
 import * as op from '../graph/ops.js';
 import type { Architecture, DecoderConfig } from '../models/architecture.js';
 
@@ -73,6 +75,7 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
     ignore_index: attr.int(IGNORE_INDEX),
   });
   g.output(loss, 'loss');
+  fuseForTraining(g);
   let forwardNodes = g.nodes.length;
   if (options.gradients) {
     const params = [...g.params.values()];
@@ -80,6 +83,7 @@ export function buildTrainingGraph<C extends DecoderConfig>(arch: Architecture<C
     for (const p of params) g.output(grads.get(p)!, `grad.${p.name}`);
   }
   forwardNodes += lowerCrossEntropy(g) - 1;
+  dropUnreadConstants(g);
   return { graph: g, forwardNodes };
 }
 

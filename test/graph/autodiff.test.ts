@@ -42,6 +42,20 @@ const CASES: [string, Params, Build][] = [
   ['Softmax', { a: { shape: [2, 3, 5] } }, (g, p) => op.softmax(g, '/x', p.a, -1)],
   ['LayerNormalization', { x: { shape: [2, 3, 6] }, s: { shape: [6] }, b: { shape: [6] } }, (g, p) => op.layerNorm(g, '/x', p.x, p.s, p.b, 1e-5)],
   ['RMSNorm pieces', { x: { shape: [2, 3, 6] }, w: { shape: [6] } }, (g, p) => rmsNorm(g, '/x', p.x, p.w, 1e-6)],
+  ['SimplifiedLayerNormalization (fused RMSNorm)', { x: { shape: [2, 3, 6] }, w: { shape: [6] } }, (g, p) =>
+    g.node('SimplifiedLayerNormalization', '/x', [p.x, p.w], [{ dtype: 'float32', shape: [2, 3, 6] }, { dtype: 'float32', shape: [2, 3, 1] }], {
+      axis: attr.int(-1), epsilon: attr.float(1e-6),
+    })[0]],
+  ['SiLU x·σ(x) (one rule for both paths)', { a: { shape: [3, 7], std: 2 } }, (g, p) => op.mul(g, '/x', p.a, op.sigmoid(g, '/s', p.a))],
+  ['σ(x)·x with σ(x) read elsewhere too', { a: { shape: [3, 7], std: 2 } }, (g, p) => {
+    const s = op.sigmoid(g, '/s', p.a);
+    return op.add(g, '/sum', op.mul(g, '/x', s, p.a), op.mul(g, '/s2', s, s));
+  }],
+  ['RotaryEmbedding (fused RoPE)', { x: { shape: [2, 2, 3, 4] } }, (g, p) => {
+    const cache = (f: (a: number) => number) => g.constant('float32', [3, 2], Float32Array.from({ length: 6 }, (_, i) => f(Math.floor(i / 2) * [1, 0.1][i % 2])));
+    const rows = g.constant('int64', [2, 3], BigInt64Array.from([0n, 1n, 2n, 0n, 1n, 2n]), 'rows');
+    return g.node('RotaryEmbedding', '/x', [p.x, rows, cache(Math.cos), cache(Math.sin)], [{ dtype: 'float32', shape: [2, 2, 3, 4] }], { interleaved: attr.int(0) }, 'com.microsoft')[0];
+  }],
   ['Gather (repeated indices)', { e: { shape: [5, 3] } }, (g, p) => op.gather(g, '/x', p.e, g.constant('int64', [2, 3], BigInt64Array.from([1n, 4n, 1n, 0n, 1n, 2n]), 'ids'))],
   ['Reshape and Transpose', { a: { shape: [2, 6] } }, (g, p) => op.transpose(g, '/t', op.reshape(g, '/r', p.a, [2, 3, 2]), [2, 0, 1])],
   ['Concat', { a: { shape: [2, 3] }, b: { shape: [2, 2] } }, (g, p) => op.concat(g, '/x', [p.a, p.b, p.a], 1)],
