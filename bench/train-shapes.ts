@@ -35,10 +35,10 @@ export const TRAIN_SHAPES: readonly TrainShape[] = [
     seq: 128,
   },
   {
-    // Qwen/Qwen2.5-0.5B's shape. Batch 4 × 128: fp32 AdamW holds 4 copies of its 494M
-    // parameters (~7.4 GiB) before any activation, and the 151936-wide logits cost ~0.3 GB per
-    // copy per 512 tokens; at 4 × 128 each side stays near 10 GB, well inside 24 GiB, where 8 × 128
-    // would leave little room for the other side's process or the MatMul ceiling beside it.
+    // Qwen/Qwen2.5-0.5B's shape, at batch 4 × 128: fp32 AdamW keeps 4 copies of its 494M
+    // parameters (7.4 GiB) on either side before any activation, and our Trainer's up-front
+    // estimate (runtime/training-memory.ts, an upper bound) is 17.9 GiB at 4 × 128 against 21.6
+    // at 8 × 128, which would leave no room in 24 GiB for the MatMul ceiling process beside it.
     name: 'qwen2.5-0.5b',
     config: {
       model_type: 'qwen2', num_hidden_layers: 24, hidden_size: 896, num_attention_heads: 14, num_key_value_heads: 2,
