@@ -39,6 +39,7 @@ export const TRAIN_SHAPES: readonly TrainShape[] = [
     // parameters (7.4 GiB) on either side before any activation, and our Trainer's up-front
     // estimate (runtime/training-memory.ts, an upper bound) is 17.9 GiB at 4 × 128 against 21.6
     // at 8 × 128, which would leave no room in 24 GiB for the MatMul ceiling process beside it.
+    // Measured at 4 × 128: peak RSS 12.4 GB ours, 11.0 GB transformers'.
     name: 'qwen2.5-0.5b',
     config: {
       model_type: 'qwen2', num_hidden_layers: 24, hidden_size: 896, num_attention_heads: 14, num_key_value_heads: 2,
