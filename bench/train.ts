@@ -1,54 +1,68 @@
 /**
- * Full fine-tuning speed of random gpt2-shaped models (768 wide, 50257 vocab, fp32, 4 and 12
- * layers, batch 8 × 128 by default), against the MatMul FLOP/s ORT reaches on this machine in
- * the same run (kernel rate: chains of products, no output copies, measured in a child process
- * so its memory is not the trainer's). One JSON object per line:
- *   {"bench":"train","measurement":"matmul","m":1024,"k":768,"n":50257,"flops_per_s":…,"ceiling":true}
- *   {"bench":"train","measurement":"peer","peer":"pytorch 1.13.1 eager","layers":12,"tokens_per_s":…,"peak_rss_mb":…}
- *   {"bench":"train","measurement":"train","layers":12,"tokens_per_s":…,"mfu":…,"peak_rss_mb":…,
- *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…}
- * (peak_rss_mb is the process's peak so far, so a later, larger model reports its own.)
+ * Full fine-tuning speed of GPT-2 and LLaMA-family shapes (bench/train-shapes.ts: gpt2-4l,
+ * gpt2-12l, smollm2-135m, qwen2.5-0.5b; random weights, fp32), each against Hugging Face
+ * transformers on PyTorch 2 (bench/peers/torch_train.py) and against the MatMul FLOP/s ORT
+ * reaches on this machine in the same run. One JSON object per line:
+ *   {"bench":"train","measurement":"matmul","shape":"smollm2-135m","m":1024,"k":576,"n":49152,"flops_per_s":…,"ceiling":true}
+ *   {"bench":"train","measurement":"peer","shape":"smollm2-135m","peer":"pytorch 2.13.0+cpu eager, transformers 5.18.0","tokens_per_s":…,"peak_rss_mb":…}
+ *   {"bench":"train","measurement":"train","shape":"smollm2-135m","tokens_per_s":…,"mfu":…,"peak_rss_mb":…,
+ *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…,"pytorch":{…}}
  *
- * Model FLOPs per token follow nanoGPT's estimate_mfu (the PaLM appendix B count):
- * 6·N + 12·L·T·C, with N the parameters less the position embeddings (the tied token embedding
- * counts once, as the LM head's matmul) and 12·L·T·C the attention score and context matmuls,
- * forward and backward. mfu = model FLOP/s over the measured steps ÷ MatMul FLOP/s over runs
- * made after each of those steps for as long as it took, in whichever of the model's product
- * shapes ORT sustained fastest at the start (bench/matmul-ceiling.ts: the machine is shared and
- * its rate drifts, so both sides get the same conditions and the same time);
- * mfu_vs_best_matmul divides by the fastest single MatMul run seen in the whole bench instead
- * (a lower bound: the luckiest second against four whole steps).
+ * Each side runs in a process of its own (ours: bench/train-run.ts), so each shape's peak RSS
+ * is that shape's and that side's. Ours trains as `smox train/finetuner` does (the family's
+ * normalizeConfig, Trainer.create, Trainer.step, the finetuner's default AdamW settings); the
+ * peer builds AutoModelForCausalLM from the same config dict with eager attention and the same
+ * AdamW, batch, threads, steps and warm-up, and computes the same loss (our targets, unshifted).
+ *
+ * Model FLOPs per token: 6·N + 12·L·T·(H·D), derived and documented in bench/model-flops.ts.
+ * mfu = model FLOP/s over the measured steps ÷ MatMul FLOP/s over runs made after each of those
+ * steps for as long as it took, in whichever of the model's own product shapes ORT sustained
+ * fastest just before (bench/matmul-ceiling.ts: the machine is shared and its rate drifts, so
+ * both sides get the same conditions and the same time); mfu_vs_best_matmul divides by the
+ * fastest single MatMul run seen in the whole bench instead (a lower bound: the luckiest second
+ * against whole steps). pytorch.mfu divides the peer's model FLOP/s by the same ceiling (ORT's
+ * MatMul rate beside our steps, not torch's own).
  *
  * It runs in a process started with smox's glibc malloc settings (runtime/allocator-tuning.ts),
  * relaunching itself when started without them, so it measures what `smox train/finetuner`
  * runs; --default-allocator measures without them.
  *
- * Usage: npm run build && npm run bench:train [-- --layers 4 --steps 4 --warmup 2 --batch 8 --seq 128 --threads 2 --no-peer --default-allocator]
+ * Usage: npm run build && npm run bench:train [-- --shapes gpt2-4l,smollm2-135m --steps 4 --warmup 2 --threads 2
+ *        --batch 8 --seq 128 (override every shape's) --no-peer --default-allocator]
  */
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Random } from '../src/core/random.js';
-import { gpt2 } from '../src/models/gpt2.js';
-import { numel } from '../src/models/tensor.js';
+import { resolveArchitecture } from '../src/models/index.js';
 import { allocatorTuned, tunedGlibcTunables } from '../src/runtime/allocator-tuning.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { trainingMemoryBytes } from '../src/runtime/training-memory.js';
-import { buildTrainingGraph } from '../src/runtime/training-graph.js';
+import { WARMUP_STEPS } from '../src/runtime/step-clock.js';
 import { MatMulCeiling, type Shape, throughput } from './matmul-ceiling.js';
+import { matmulParameters, modelFlopsPerToken, productShapes } from './model-flops.js';
+import type { Optimizer, RunResult, RunSpec } from './train-run.js';
+import { TRAIN_SHAPES, type TrainShape } from './train-shapes.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const LAYERS = (flag('layers') ?? '4,12').split(',').map(Number);
+const SHAPE_NAMES = (flag('shapes') ?? TRAIN_SHAPES.map((s) => s.name).join(',')).split(',').filter(Boolean);
 const STEPS = Number(flag('steps') ?? 4);
-const WARMUP = Number(flag('warmup') ?? 2);
-const BATCH = Number(flag('batch') ?? 8);
-const SEQ = Number(flag('seq') ?? 128);
+// As many as the finetuner leaves out of its reported rate, so the two compare.
+const WARMUP = Number(flag('warmup') ?? WARMUP_STEPS);
+const BATCH = flag('batch');
+const SEQ = flag('seq');
 const THREADS = Number(flag('threads') ?? os.availableParallelism());
 const DEFAULT_ALLOCATOR = process.argv.includes('--default-allocator');
+/** lr as the old bench used; the rest are train/finetuner's defaults (and the Trainer's). */
+const OPTIMIZER: Optimizer = { lr: 1e-4, weightDecay: 0, gradClip: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+for (const name of SHAPE_NAMES) {
+  if (!TRAIN_SHAPES.some((s) => s.name === name)) {
+    console.error(`--shapes: no shape named "${name}"; choose from ${TRAIN_SHAPES.map((s) => s.name).join(', ')}`);
+    process.exit(1);
+  }
+}
 
 if (process.platform === 'linux' && !DEFAULT_ALLOCATOR && !allocatorTuned()) {
   const env = { ...process.env, GLIBC_TUNABLES: tunedGlibcTunables() };
@@ -57,32 +71,41 @@ if (process.platform === 'linux' && !DEFAULT_ALLOCATOR && !allocatorTuned()) {
 }
 
 interface PeerRun {
+  peer: string;
+  params: number;
   tokens_per_s: number;
+  tokens_per_s_best: number;
   peak_rss_mb: number;
+  first_loss: number;
 }
 
 /**
- * The PyTorch peer (bench/peers/torch_train.py) on the same shape, batch and threads, in its
- * own process so its memory is its own; null (with a line saying why) when python3 cannot
- * import torch (Debian: apt-get install python3-torch libopenblas0-pthread) or --no-peer.
+ * The transformers peer (bench/peers/torch_train.py) on the same config, batch, optimizer and
+ * threads, in its own process so its memory is its own; null (with a line saying why) when
+ * python3 cannot import torch and transformers, or --no-peer.
  */
-function peerRun(layers: number): PeerRun | null {
+function peerRun(shape: TrainShape): PeerRun | null {
   if (process.argv.includes('--no-peer')) return null;
   const script = new URL('../../bench/peers/torch_train.py', import.meta.url).pathname;
-  const args = [script, '--layers', String(layers), '--steps', String(STEPS), '--warmup', String(WARMUP), '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(THREADS)];
+  const args = [
+    script, '--config', JSON.stringify(shape.config), '--steps', String(STEPS), '--warmup', String(WARMUP), '--batch', String(shape.batch),
+    '--seq', String(shape.seq), '--threads', String(THREADS), '--optimizer', JSON.stringify(OPTIMIZER),
+  ];
   // PyTorch runs as its users run it: with glibc's default malloc (it caches its own tensors).
   const { GLIBC_TUNABLES: _ours, ...env } = process.env;
-  // Debian's python3-torch lives in the system python, which a pyenv or venv python3 shadows.
-  let r = spawnSync('python3', args, { encoding: 'utf8', env });
-  if (r.status !== 0) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env });
+  // A pyenv or venv python3 may shadow a system python that has them (or the other way round).
+  let r = spawnSync('python3', args, { encoding: 'utf8', env, maxBuffer: 64 * 2 ** 20 });
+  if (r.status !== 0 && /No module named/.test(r.stderr ?? '')) r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env, maxBuffer: 64 * 2 ** 20 });
   const line = r.status === 0 ? r.stdout.trim().split('\n').at(-1) : undefined;
   if (!line) {
-    const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').at(-1);
-    console.log(JSON.stringify({ bench: 'train', measurement: 'peer', layers, skipped: `pytorch peer did not run: ${why}` }));
+    const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').at(-1) || `exit ${r.status ?? r.signal}`;
+    const hint = /No module named/.test(why) ? ' (pip install torch transformers)' : '';
+    console.log(JSON.stringify({ bench: 'train', measurement: 'peer', shape: shape.name, skipped: `pytorch peer did not run: ${why}${hint}` }));
     return null;
   }
-  console.log(line);
-  return JSON.parse(line) as PeerRun;
+  const peer = { shape: shape.name, ...(JSON.parse(line) as PeerRun) };
+  console.log(JSON.stringify({ bench: 'train', measurement: 'peer', ...peer }));
+  return peer;
 }
 
 /**
@@ -93,87 +116,87 @@ function peerRun(layers: number): PeerRun | null {
  */
 const CEILING_SETTLE_MS = 300;
 
-async function trainRun(layers: number, ceiling: MatMulCeiling, shape: Shape, bestMatmulSoFar: number): Promise<number> {
-  const peer = peerRun(layers);
-  const cfg = gpt2.normalizeConfig({ model_type: 'gpt2', n_layer: layers });
-  const params = gpt2.parameters(cfg).reduce((n, p) => n + numel(p.shape), 0);
-  const { graph, forwardNodes } = buildTrainingGraph(gpt2, cfg, { batchSize: BATCH, seqLength: SEQ, gradients: true });
-  const estimate = trainingMemoryBytes(graph, forwardNodes, params);
-
-  // The initial weights are an argument only: the trainer keeps its own copy, as torch's model does.
-  const trainer = await Trainer.create(gpt2, cfg, gpt2.init(cfg, new Random(0)), { batchSize: BATCH, seqLength: SEQ, threads: THREADS });
-  const rng = new Random(2);
-  const batch = () => {
-    const inputIds = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));
-    const targets = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(cfg.vocabSize));
-    return { inputIds, targets, batchSize: BATCH, seqLength: SEQ };
-  };
-  // Warm-up: ORT's first run plans its memory and the second allocates that plan (both several
-  // times slower than the steps of a real training run, which has hundreds).
-  for (let i = 0; i < WARMUP; i++) await trainer.step([batch()], 1e-4);
-  const times: number[] = [];
-  const ceilingRates: number[] = [];
-  let runS = 0;
-  let optimizerS = 0;
-  for (let i = 0; i < STEPS; i++) {
-    const b = batch();
-    const t0 = performance.now();
-    await trainer.step([b], 1e-4);
-    times.push((performance.now() - t0) / 1000);
-    runS += trainer.lastStepSeconds.run / STEPS;
-    optimizerS += trainer.lastStepSeconds.optimizer / STEPS;
+/** Our side in its own process (bench/train-run.ts), the ceiling sampled after each measured step. */
+function oursRun(spec: RunSpec, ceiling: MatMulCeiling, shape: Shape, ceilingRates: number[]): Promise<RunResult | { type: 'error'; message: string }> {
+  const child = fork(new URL('./train-run.js', import.meta.url).pathname, [JSON.stringify(spec)], { stdio: 'inherit' });
+  let answer: RunResult | { type: 'error'; message: string } | undefined;
+  child.on('message', async (m: { type: string; seconds?: number }) => {
+    if (m.type !== 'step') {
+      answer = m as typeof answer;
+      return;
+    }
     await sleep(CEILING_SETTLE_MS);
     // As long as the step took: the machine's load comes in bursts, so both sides get equal time.
-    ceilingRates.push(...(await ceiling.sample({ shape, ms: times.at(-1)! * 1000 })));
-  }
-  await trainer.release();
+    ceilingRates.push(...(await ceiling.sample({ shape, ms: m.seconds! * 1000 })));
+    child.send('go');
+  });
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve(answer ?? { type: 'error', message: `the training process exited (${signal ?? code})` }));
+  });
+}
 
-  const tokens = BATCH * SEQ;
-  const seconds = times.reduce((a, b) => a + b, 0) / times.length;
-  const fastest = Math.min(...times);
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+async function benchShape(base: TrainShape, bestMatmulSoFar: number): Promise<number> {
+  const shape: TrainShape = { ...base, batch: Number(BATCH ?? base.batch), seq: Number(SEQ ?? base.seq) };
+  const { arch, cfg } = resolveArchitecture(shape.config);
+  // The peer first, while nothing else of this bench holds memory.
+  const peer = peerRun(shape);
+
+  const ceiling = await MatMulCeiling.start(THREADS);
+  const { shape: ceilingShape, rates } = await ceiling.fastest(productShapes(arch, cfg, shape.batch * shape.seq), 4000);
+  for (const [s, r] of rates) {
+    const [m, k, n] = s;
+    console.log(JSON.stringify({
+      bench: 'train', measurement: 'matmul', shape: shape.name, m, k, n, threads: THREADS,
+      flops_per_s: Math.round(throughput(r)), flops_per_s_best: Math.round(Math.max(...r)), ceiling: s === ceilingShape,
+    }));
+  }
+  const ceilingRates: number[] = [];
+  const spec: RunSpec = { config: shape.config, batch: shape.batch, seq: shape.seq, steps: STEPS, warmup: WARMUP, threads: THREADS, optimizer: OPTIMIZER };
+  const ours = await oursRun(spec, ceiling, ceilingShape, ceilingRates);
+  ceiling.close();
+  let bestMatmul = Math.max(bestMatmulSoFar, ...[...rates.values()].flat());
+  if (ours.type === 'error') {
+    console.log(JSON.stringify({ bench: 'train', measurement: 'train', shape: shape.name, skipped: `ours did not run: ${ours.message}` }));
+    return bestMatmul;
+  }
+  bestMatmul = Math.max(bestMatmul, ...ceilingRates);
+
+  const tokens = shape.batch * shape.seq;
+  const seconds = ours.times.reduce((a, b) => a + b, 0) / ours.times.length;
+  const fastest = Math.min(...ours.times);
   const matmul = throughput(ceilingRates);
-  const bestMatmul = Math.max(bestMatmulSoFar, ...ceilingRates);
-  const n = params - cfg.maxPositions * cfg.hiddenSize;
-  const flopsPerToken = 6 * n + 12 * layers * SEQ * cfg.hiddenSize;
+  const flopsPerToken = modelFlopsPerToken(arch, cfg, shape.seq);
   const tokensPerS = tokens / seconds;
   console.log(JSON.stringify({
-    bench: 'train', measurement: 'train', model: `gpt2 ${layers} layers (random, fp32)`, layers, params,
-    batch: BATCH, seq: SEQ, threads: THREADS, steps: STEPS, warmup: WARMUP,
-    allocator: allocatorTuned() ? 'glibc tuned as smox starts it' : 'default',
-    step_s: Number(seconds.toFixed(3)), step_s_min: Number(fastest.toFixed(3)),
-    ort_run_s: Number(runS.toFixed(3)), optimizer_s: Number(optimizerS.toFixed(3)),
-    tokens_per_s: Number(tokensPerS.toFixed(1)),
-    model_flops_per_token: flopsPerToken, flops_formula: '6*(params-wpe) + 12*layers*seq*hidden',
-    tokens_per_s_best: Number((tokens / fastest).toFixed(1)),
+    bench: 'train', measurement: 'train', shape: shape.name,
+    model: `${cfg.modelType} ${cfg.numLayers} layers × ${cfg.hiddenSize}, ${cfg.numHeads}/${cfg.numKvHeads} heads (random, fp32)`,
+    layers: cfg.numLayers, params: ours.params, batch: shape.batch, seq: shape.seq, threads: THREADS, steps: STEPS, warmup: WARMUP,
+    allocator: ours.allocator, optimizer: OPTIMIZER,
+    step_s: round(seconds, 3), step_s_min: round(fastest, 3), ort_run_s: round(ours.runS, 3), optimizer_s: round(ours.optimizerS, 3),
+    tokens_per_s: round(tokensPerS, 1), tokens_per_s_best: round(tokens / fastest, 1),
+    model_flops_per_token: flopsPerToken, matmul_params: matmulParameters(arch, cfg),
+    flops_formula: '6*N + 12*layers*seq*heads*head_dim; N = params less position and untied token embeddings (bench/model-flops.ts)',
     model_flops_per_s: Math.round(tokensPerS * flopsPerToken),
-    matmul_shape: shape, matmul_flops_per_s: Math.round(matmul), matmul_runs: ceilingRates.length,
-    mfu: Number(((tokensPerS * flopsPerToken) / matmul).toFixed(3)),
+    matmul_shape: ceilingShape, matmul_flops_per_s: Math.round(matmul), matmul_runs: ceilingRates.length,
+    mfu: round((tokensPerS * flopsPerToken) / matmul, 3),
     matmul_best_flops_per_s: Math.round(bestMatmul),
-    mfu_vs_best_matmul: Number(((tokensPerS * flopsPerToken) / bestMatmul).toFixed(3)),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    estimated_mb: Math.round(estimate / 2 ** 20),
+    mfu_vs_best_matmul: round((tokensPerS * flopsPerToken) / bestMatmul, 3),
+    peak_rss_mb: ours.peakRssMb, estimated_mb: ours.estimatedMb, first_loss: round(ours.firstLoss, 4),
     ...(peer && {
-      speedup_vs_pytorch: Number((tokensPerS / peer.tokens_per_s).toFixed(2)),
-      memory_vs_pytorch: Number((process.resourceUsage().maxRSS / 1024 / peer.peak_rss_mb).toFixed(2)),
+      speedup_vs_pytorch: round(tokensPerS / peer.tokens_per_s, 2),
+      memory_vs_pytorch: round(ours.peakRssMb / peer.peak_rss_mb, 2),
+      pytorch: {
+        peer: peer.peer, tokens_per_s: peer.tokens_per_s, tokens_per_s_best: peer.tokens_per_s_best, peak_rss_mb: peer.peak_rss_mb,
+        mfu: round((peer.tokens_per_s * flopsPerToken) / matmul, 3), first_loss: round(peer.first_loss, 4),
+      },
+      // Both sides built the same model from the same config, or the comparison is not one.
+      ...(peer.params !== ours.params && { warning: `the peer's model has ${peer.params} parameters, ours ${ours.params}` }),
     }),
   }));
   return bestMatmul;
 }
 
-async function main(): Promise<void> {
-  // The model's product shapes: the MLP's, the attention projection's and the LM head's.
-  const { hiddenSize: C, vocabSize: V } = gpt2.normalizeConfig({ model_type: 'gpt2' });
-  const M = BATCH * SEQ;
-  const shapes: Shape[] = [[M, C, 4 * C], [M, C, 3 * C], [M, C, V]];
-  const ceiling = await MatMulCeiling.start(THREADS);
-  const { shape, rates } = await ceiling.fastest(shapes, 4000);
-  for (const [s, r] of rates) {
-    const [m, k, n] = s;
-    console.log(JSON.stringify({ bench: 'train', measurement: 'matmul', m, k, n, threads: THREADS, flops_per_s: Math.round(throughput(r)), flops_per_s_best: Math.round(Math.max(...r)), ceiling: s === shape }));
-  }
-  let best = Math.max(...[...rates.values()].flat());
-  for (const layers of LAYERS) best = await trainRun(layers, ceiling, shape, best);
-  ceiling.close();
-}
-
-await main();
+let best = 0;
+for (const name of SHAPE_NAMES) best = await benchShape(TRAIN_SHAPES.find((s) => s.name === name)!, best);

@@ -18,6 +18,7 @@ import type { PackedTokens } from '../data/pack.js';
 import type { Engine, LoadedModel } from '../engine/engine.js';
 import { derivedProvenance, readCheckpoint, writeCheckpoint, type Provenance } from '../models/checkpoint.js';
 import { learningRate, type SchedulerName } from './lr-schedule.js';
+import { StepClock } from './step-clock.js';
 import { checkSeqLength, Trainer } from './trainer.js';
 import { hasTrainingState, readTrainingState, writeTrainingState, type TrainerState, type TrainingCurve } from './training-state.js';
 
@@ -58,7 +59,12 @@ export interface FinetuneResult {
   steps: number;
   loss: number;
   evalLoss: number | null;
+  /** Steady-state training rate: over the steps after the warm-up ones (over all of them when none followed). */
   tokensPerS: number;
+  /** Seconds the run's warm-up steps took (step-clock.ts). */
+  warmupS: number;
+  /** Steps the steady-state rate is measured over (0: the run had only warm-up steps). */
+  steadySteps: number;
   curve: TrainingCurve;
 }
 
@@ -164,7 +170,7 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
 
   const tokensPerStep = rowsPerStep * maxSeqLength;
   let evalLoss: number | null = curve.eval.at(-1)?.loss ?? null;
-  let computeS = 0;
+  const speed = new StepClock(tokensPerStep);
   let step = start;
   try {
     emit.log(`training ${totalSteps - start} steps of ${rowsPerStep} × ${maxSeqLength} tokens (${packed.train.blocks} blocks, ${stepsPerEpoch} steps per epoch)`);
@@ -175,13 +181,13 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
       const lr = learningRate(step, s.learningRate, totalSteps, s.warmupSteps, s.scheduler);
       const t0 = performance.now();
       const { loss } = await trainer.step(batches, lr);
-      computeS += (performance.now() - t0) / 1000;
+      speed.add((performance.now() - t0) / 1000);
       if (!Number.isFinite(loss)) {
         throw new UserError(`the loss became ${loss} at step ${step + 1}; lower --learning_rate (now ${s.learningRate}) or raise --warmup_steps`);
       }
       curve.loss.push(loss);
       const done = step + 1;
-      const tokensPerS = ((done - start) * tokensPerStep) / computeS;
+      const tokensPerS = speed.tokensPerS();
       emit.metric('loss', loss, done);
       emit.progress({
         label: 'train', current: done, total: totalSteps, unit: 'step', etaS: ((totalSteps - done) * tokensPerStep) / tokensPerS,
@@ -196,7 +202,6 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
       }
       if (!last && (s.saveEvery > 0 ? done % s.saveEvery === 0 : epochEnd)) save(done, false, { loss });
     }
-    const tokensPerS = computeS > 0 ? ((step - start) * tokensPerStep) / computeS : 0;
     const lossNow = curve.loss.at(-1) ?? NaN;
     if (signal.aborted) {
       if (step > start) save(step, false, { loss: lossNow });
@@ -211,10 +216,13 @@ export async function finetune(job: FinetuneJob, s: FinetuneSettings): Promise<F
       );
       throw new UserError('train/finetuner: cancelled');
     }
-    const metrics = { loss: lossNow, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), steps: step, tokens_per_s: tokensPerS };
+    const tokensPerS = speed.tokensPerS();
+    const metrics = {
+      loss: lossNow, ...(evalLoss !== null ? { eval_loss: evalLoss } : {}), steps: step, tokens_per_s: tokensPerS, warmup_s: speed.warmupS,
+    };
     const final = save(step, true, metrics);
     await job.engine.adopt(job.outDir, { ...final, generationConfig: model.generationConfig });
-    return { steps: step, loss: lossNow, evalLoss, tokensPerS, curve };
+    return { steps: step, loss: lossNow, evalLoss, tokensPerS, warmupS: speed.warmupS, steadySteps: speed.steadySteps, curve };
   } finally {
     await trainer.release();
   }

@@ -37,6 +37,13 @@ describe('train/finetuner', () => {
     expect(curve[0]).toBeGreaterThan(3.5); // ≈ ln(62) for a near-uniform start
     expect(Math.min(...curve.slice(-5))).toBeLessThan(2.2);
     expect(losses(r.events, 'eval_loss').length).toBeGreaterThan(0);
+    // The rate leaves out the two warm-up steps, whose time is reported apart.
+    const result = r.events.find((e) => e.type === 'result');
+    const metrics = result?.type === 'result' ? result.result.metrics! : {};
+    expect(metrics.tokens_per_s).toBeGreaterThan(0);
+    expect(metrics.warmup_s).toBeGreaterThan(0);
+    const message = result?.type === 'result' ? result.result.message : '';
+    expect(message).toMatch(new RegExp(`, ${metrics.tokens_per_s} tokens/s after ${metrics.warmup_s.toFixed(1)} s of warm-up$`));
     const out = path.join(cwd, 'out');
     expect(fs.existsSync(path.join(out, 'training_state'))).toBe(false);
     const ckpt = readCheckpoint(out);
@@ -48,11 +55,11 @@ describe('train/finetuner', () => {
     expect(after.ok, after.error).toBe(true);
   });
 
-  it('says how many steps it trained, in the singular for one', async () => {
+  it('says how many steps it trained, in the singular for one, and that one step is warm-up only', async () => {
     const r = await run(cwd, engine, ['train/finetuner', ...BASE, '--max-steps', '1', '--output-model-path', 'one']);
     expect(r.ok, r.error).toBe(true);
     const result = r.events.find((e) => e.type === 'result');
-    expect(result?.type === 'result' && result.result.message).toMatch(/^trained 1 step: loss \d/);
+    expect(result?.type === 'result' && result.result.message).toMatch(/^trained 1 step: loss [\d.]+, eval loss [\d.]+, \d+ tokens\/s in warm-up \([\d.]+ s; later steps run faster\)$/);
   });
 
   it('resumed after an interruption, ends with the same weights as an uninterrupted run', async () => {

@@ -50,9 +50,19 @@ export default defineTool({
       },
     );
     const evalPart = result.evalLoss !== null ? `, eval loss ${result.evalLoss.toFixed(4)}` : '';
+    const warmupS = Number(result.warmupS.toFixed(2));
+    const warmup = `${warmupS.toFixed(1)} s`;
+    // The rate leaves out the warm-up steps (ORT plans and allocates on its first runs); a run
+    // of warm-up steps only has no other rate to give.
+    const speed = result.steadySteps > 0
+      ? `${Math.round(result.tokensPerS)} tokens/s after ${warmup} of warm-up`
+      : `${Math.round(result.tokensPerS)} tokens/s in warm-up (${warmup}; later steps run faster)`;
     return {
-      metrics: { loss: result.loss, ...(result.evalLoss !== null ? { eval_loss: result.evalLoss } : {}), steps: result.steps, tokens_per_s: Math.round(result.tokensPerS) },
-      message: `trained ${result.steps} step${result.steps === 1 ? '' : 's'}: loss ${result.loss.toFixed(4)}${evalPart}, ${Math.round(result.tokensPerS)} tokens/s`,
+      metrics: {
+        loss: result.loss, ...(result.evalLoss !== null ? { eval_loss: result.evalLoss } : {}), steps: result.steps,
+        tokens_per_s: Math.round(result.tokensPerS), warmup_s: warmupS,
+      },
+      message: `trained ${result.steps} step${result.steps === 1 ? '' : 's'}: loss ${result.loss.toFixed(4)}${evalPart}, ${speed}`,
       data: { curve: result.curve },
     };
   },
