@@ -23,3 +23,20 @@ export interface Decoder {
    */
   step(ids: ArrayLike<number> | number): Promise<Float32Array>;
 }
+
+/**
+ * How many leading tokens of `ids` a cache holding `cached` can keep: their common prefix, less
+ * the last token of `ids`, which always runs (its logits pick the next token).
+ */
+export function reusablePrefix(cached: readonly number[], ids: readonly number[]): number {
+  let keep = 0;
+  while (keep < cached.length && keep < ids.length && cached[keep] === ids[keep]) keep++;
+  return Math.min(keep, ids.length - 1);
+}
+
+/** The first `length` of `T` positions of a cached [rows, T, headDim] tensor (rows = batch × heads). */
+export function keepPositions<A extends Float32Array>(src: A, rows: number, T: number, length: number, headDim: number): A {
+  const out = new (src.constructor as new (n: number) => A)(rows * length * headDim);
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * T * headDim, (r * T + length) * headDim), r * length * headDim);
+  return out;
+}

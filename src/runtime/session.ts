@@ -15,7 +15,7 @@ import { resolveArchitecture } from '../models/index.js';
 import type { Weights } from '../models/tensor.js';
 import { useMatMulNBits } from '../export/matmul-nbits.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
-import type { Decoder } from './decoder.js';
+import { type Decoder, keepPositions, reusablePrefix } from './decoder.js';
 
 export interface DecoderSessionOptions {
   /** Logits for the last position only (generation, default) or for every position (scoring). */
@@ -132,9 +132,7 @@ export class DecoderSession implements Decoder {
    * equal a fresh prefill's up to float rounding.
    */
   async resume(ids: readonly number[]): Promise<{ logits: Float32Array; reused: number }> {
-    let keep = 0;
-    while (keep < this.ids.length && keep < ids.length && this.ids[keep] === ids[keep]) keep++;
-    keep = Math.min(keep, ids.length - 1);
+    const keep = reusablePrefix(this.ids, ids);
     if (keep <= 0) return { logits: await this.prefill(ids), reused: 0 };
     if (keep < this.past) this.truncate(keep);
     return { logits: await this.step(ids.slice(keep)), reused: keep };
@@ -144,12 +142,8 @@ export class DecoderSession implements Decoder {
   private truncate(length: number): void {
     const { numKvHeads, headDim } = this.config;
     const T = this.past;
-    const cut = (t: ort.Tensor): ort.Tensor => {
-      const src = t.data as Float32Array;
-      const out = new Float32Array(numKvHeads * length * headDim);
-      for (let h = 0; h < numKvHeads; h++) out.set(src.subarray(h * T * headDim, (h * T + length) * headDim), h * length * headDim);
-      return new ort.Tensor('float32', out, [1, numKvHeads, length, headDim]);
-    };
+    const cut = (t: ort.Tensor): ort.Tensor =>
+      new ort.Tensor('float32', keepPositions(t.data as Float32Array, numKvHeads, T, length, headDim), [1, numKvHeads, length, headDim]);
     this.cache = this.cache.map((c) => ({ key: cut(c.key), value: cut(c.value) }));
     this.past = length;
     this.ids = this.ids.slice(0, length);

@@ -7,7 +7,7 @@
  */
 import { DynamicCache, Tensor, type PreTrainedModel } from '@huggingface/transformers';
 import { UserError } from '../core/tool.js';
-import type { Decoder } from './decoder.js';
+import { type Decoder, keepPositions, reusablePrefix } from './decoder.js';
 import { ortError } from './session.js';
 
 type Outputs = Record<string, Tensor>;
@@ -46,9 +46,7 @@ export class TransformersJsDecoder implements Decoder {
    * convolution or SSM state cannot be cut) starts over when the prompt parts from the cache.
    */
   async resume(ids: readonly number[]): Promise<{ logits: Float32Array; reused: number }> {
-    let keep = 0;
-    while (keep < this.ids.length && keep < ids.length && this.ids[keep] === ids[keep]) keep++;
-    keep = Math.min(keep, ids.length - 1);
+    let keep = reusablePrefix(this.ids, ids);
     if (keep < this.past && !this.truncate(keep)) keep = 0;
     if (keep <= 0) return { logits: await this.prefill(ids), reused: 0 };
     return { logits: await this.step(ids.slice(keep)), reused: keep };
@@ -61,10 +59,7 @@ export class TransformersJsDecoder implements Decoder {
     const cut: Record<string, Tensor> = {};
     for (const [name, t] of entries) {
       const [batch, heads, T, headDim] = t.dims;
-      const src = t.data as Float32Array;
-      const out = new (src.constructor as Float32ArrayConstructor)(batch * heads * length * headDim);
-      for (let h = 0; h < batch * heads; h++) out.set(src.subarray(h * T * headDim, (h * T + length) * headDim), h * length * headDim);
-      cut[name] = new Tensor(t.type, out, [batch, heads, length, headDim]);
+      cut[name] = new Tensor(t.type, keepPositions(t.data as Float32Array, batch * heads, T, length, headDim), [batch, heads, length, headDim]);
     }
     this.cache.update(cut);
     this.past = length;
