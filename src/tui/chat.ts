@@ -10,6 +10,7 @@
  * reply stopped with Ctrl-C is kept as the assistant's turn, as far as it got.
  */
 import { parseArgs } from '../core/parse-args.js';
+import type { ChatMessage } from '../models/chat-template.js';
 import { type ToolDefinition, UserError } from '../core/tool.js';
 import type { WorkbenchEvent } from '../engine/worker-bridge.js';
 
@@ -19,10 +20,8 @@ export const CHAT_TOOL = 'infer/sampler';
 export const CHAT_WORD = 'chat';
 export const LEAVE_CHAT = '/exit';
 
-export interface ChatMessage {
-  role: 'user' | 'assistant';
-  content: string;
-}
+/** A turn of the conversation: the system message travels in the chat's flags, not here. */
+export type ChatTurn = ChatMessage & { role: 'user' | 'assistant' };
 
 export interface Chat {
   /** The sampler flags `chat` was opened with, passed to every turn. */
@@ -30,7 +29,7 @@ export interface Chat {
   /** The model its --model_path names; null when the state's model is used. */
   modelPath: string | null;
   /** The conversation so far (the system message travels in `flags`). */
-  messages: ChatMessage[];
+  messages: ChatTurn[];
 }
 
 /** Sampler flags a chat sets itself, per turn. */
