@@ -37,6 +37,13 @@ export interface DecoderConfig {
   bosTokenId: number | null;
   /** One id or several (LLaMA-3 style lists). */
   eosTokenId: number | number[] | null;
+  /**
+   * A length whose crossing changes how every position is encoded (phi3's longrope switches
+   * to its long factors past the original context): keys cached at or below it are stale
+   * beyond it, so decoding that crosses it recomputes the whole sequence, as transformers'
+   * generate does (Phi3ForCausalLM drops its cache there). Absent: cached keys stay valid.
+   */
+  recomputeCacheAt?: number;
 }
 
 /**

@@ -7,10 +7,10 @@
  *
  * Longrope, as transformers: the short factors while max(position_ids) + 1 ≤
  * original_max_position_embeddings, the long ones for the whole run beyond it. One pass
- * (prefill, scoring, training) matches transformers at any length. Decoding with our KV cache
- * past the original context keeps the earlier keys rotated with the short factors and rotates
- * the new ones with the long factors; transformers' generate instead recomputes the whole
- * sequence once, with the long factors, when it crosses (Phi3ForCausalLM drops its cache).
+ * (prefill, scoring, training) matches transformers at any length. Decoding that crosses the
+ * original context recomputes the whole sequence once with the long factors (recomputeCacheAt),
+ * as transformers' generate does (Phi3ForCausalLM drops its cache there), so the keys cached
+ * with the short factors never mix with long-factor ones.
  */
 import type { Random } from '../core/random.js';
 import type { GgufValue } from '../export/gguf-format.js';
@@ -135,6 +135,7 @@ export function normalizePhi3Config(raw: Record<string, unknown>): Phi3Config {
     ...rope,
     rotaryDim,
     originalMaxPositions: r.int('original_max_position_embeddings', 4096),
+    ...(rope.ropeScaling.type === 'longrope' ? { recomputeCacheAt: rope.ropeScaling.originalMaxPositions } : {}),
     slidingWindow: (window as number | null | undefined) ?? null,
     tieWordEmbeddings: r.bool('tie_word_embeddings', false),
     initializerRange: r.number('initializer_range', 0.02),

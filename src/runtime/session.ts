@@ -164,6 +164,13 @@ export class DecoderSession implements Decoder {
     this.check(tokens);
     const S = tokens.length;
     const T = this.past + S;
+    const stale = this.config.recomputeCacheAt;
+    if (stale !== undefined && this.past > 0 && this.past <= stale && T > stale) {
+      // Past this length every position is encoded anew (phi3's longrope): run it all again.
+      const all = [...this.ids, ...tokens];
+      const logits = await this.prefill(all);
+      return this.logitsMode === 'all' ? logits.subarray((all.length - S) * this.config.vocabSize) : logits;
+    }
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [1, S]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),

@@ -143,6 +143,16 @@ export const HF_CASES: Record<string, HfCase> = {
       rope_scaling: { type: 'longrope', short_factor: [1.0, 1.7], long_factor: [3.0, 5.0], partial_rotary_factor: 0.5 },
     },
   },
+  // The 6-token prompt crosses the original context of 10 while decoding (at 11 tokens):
+  // transformers' generate drops its cache there and runs the whole sequence with the long factors.
+  'phi3 (longrope, decoding crosses the original context)': {
+    model_type: 'phi3',
+    config: {
+      ...SMALL, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      original_max_position_embeddings: 10, pad_token_id: 0,
+      rope_scaling: { type: 'longrope', short_factor: [1, 1.2, 1.5, 2], long_factor: [2, 6, 11, 20] },
+    },
+  },
   // Both prompts (14 and 6 tokens) exceed the original context of 4 from their first pass: long factors throughout.
   'phi3 (longrope long factors, tied)': {
     model_type: 'phi3',

@@ -3,6 +3,10 @@ import { UserError } from '../../src/core/tool.js';
 import { normalizeLlamaConfig } from '../../src/models/llama.js';
 import { normalizePhi3Config, phi3 } from '../../src/models/phi3.js';
 import { rotaryOptions } from '../../src/models/rope.js';
+import { Random } from '../../src/core/random.js';
+import { argmax } from '../../src/runtime/sampling.js';
+import { DecoderSession } from '../../src/runtime/session.js';
+import { maxAbsDiff } from './tiny.js';
 
 const base = { model_type: 'phi3', hidden_size: 32, num_attention_heads: 4, num_hidden_layers: 1, intermediate_size: 48, vocab_size: 50 };
 const longrope = { type: 'longrope', short_factor: [1, 2, 3, 4], long_factor: [5, 6, 7, 8] };
@@ -48,5 +52,30 @@ describe('phi3 config', () => {
     const p = new Map(phi3.parameters(cfg).map((x) => [x.name, x]));
     expect(p.get('model.layers.0.self_attn.qkv_proj.weight')!.parts).toEqual([{ name: 'q', size: 32 }, { name: 'k', size: 16 }, { name: 'v', size: 16 }]);
     expect(p.get('model.layers.0.mlp.gate_up_proj.weight')!.parts).toEqual([{ name: 'gate', size: 48 }, { name: 'up', size: 48 }]);
+  });
+});
+
+describe('phi3 decoding across the original context', () => {
+  it('recomputes the sequence when it crosses (long factors for every key), so each step equals a fresh pass', async () => {
+    const cfg = normalizePhi3Config({ ...base, num_hidden_layers: 2, original_max_position_embeddings: 8, max_position_embeddings: 64, rope_scaling: longrope });
+    expect(cfg.recomputeCacheAt).toBe(8);
+    const weights = phi3.init(cfg, new Random(3));
+    const cached = await DecoderSession.create(phi3, cfg, weights, { threads: 1 });
+    const fresh = await DecoderSession.create(phi3, cfg, weights, { threads: 1 });
+    const ids = [3, 14, 15, 9, 2, 6];
+    let logits = await cached.prefill(ids);
+    for (let t = 0; t < 6; t++) {
+      // Lengths 7 and 8 use the short factors; at 9 the cache crosses.
+      expect(maxAbsDiff(logits, await fresh.prefill(ids)), `at length ${ids.length}`).toBeLessThan(1e-5);
+      ids.push(argmax(logits));
+      logits = await cached.step(ids.at(-1)!);
+    }
+    expect(cached.pastLength).toBe(ids.length);
+    await cached.release();
+    await fresh.release();
+  });
+
+  it('has no recompute point without longrope', () => {
+    expect(normalizePhi3Config(base).recomputeCacheAt).toBeUndefined();
   });
 });

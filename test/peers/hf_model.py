@@ -30,14 +30,18 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 
 def reference(model, prompts, new_tokens):
+    """Logits of every position, and the greedy continuation by full recomputation: the whole
+    sequence runs again for each token, what a KV cache must equal. (Not generate(): at phi3's
+    longrope switch transformers 5 drops the cache but then runs only the newest token.)"""
     out = {"logits": [], "greedy": []}
     with torch.no_grad():
         for ids in prompts:
             x = torch.tensor([ids], dtype=torch.long)
             out["logits"].append(model(x).logits[0].float().flatten().tolist())
-            gen = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=new_tokens, do_sample=False,
-                                 min_new_tokens=new_tokens, pad_token_id=0, eos_token_id=None)
-            out["greedy"].append(gen[0, len(ids):].tolist())
+            seq = list(ids)
+            for _ in range(new_tokens):
+                seq.append(int(model(torch.tensor([seq], dtype=torch.long)).logits[0, -1].argmax()))
+            out["greedy"].append(seq[len(ids):])
     return out
 
 
