@@ -12,7 +12,7 @@ import { toModelProto } from '../graph/onnx-writer.js';
 import { buildDecoderGraph, type Architecture, type DecoderConfig } from '../models/architecture.js';
 import type { Weights } from '../models/tensor.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
-import { useMatMulNBits } from './matmul-nbits.js';
+import { useQuantizedOps } from './quantized-ops.js';
 import { writeAll } from '../core/atomic-write.js';
 
 const { onnx } = onnxProto;
@@ -32,7 +32,7 @@ export interface OnnxExportOptions {
 /** The ONNX bytes (and external data, if any) of a decoder graph with logits for every position. */
 export function decoderOnnx(src: OnnxExportSource, opts: OnnxExportOptions = {}): { model: Uint8Array; external: Buffer[] | null; matMulNBits: number } {
   const g = buildDecoderGraph(src.arch, src.cfg, { logits: 'all' });
-  const rewritten = useMatMulNBits(g, src.quantized);
+  const rewritten = useQuantizedOps(g, src.quantized);
   const proto = toModelProto(g, { weights: src.weights, graphName: `smolbox ${src.cfg.modelType}` });
   const initializers = proto.graph!.initializer!;
   const total = initializers.reduce((n, t) => n + (t.rawData?.byteLength ?? 0), 0);

@@ -13,7 +13,7 @@ import { writeOnnx } from '../graph/onnx-writer.js';
 import { buildDecoderGraph, type Architecture, type DecoderConfig } from '../models/architecture.js';
 import { resolveArchitecture } from '../models/index.js';
 import type { Weights } from '../models/tensor.js';
-import { useMatMulNBits } from '../export/matmul-nbits.js';
+import { useQuantizedOps } from '../export/quantized-ops.js';
 import type { QuantizedMatrix } from '../transforms/blocks.js';
 import { type Decoder, keepPositions, reusablePrefix } from './decoder.js';
 
@@ -87,7 +87,7 @@ export class DecoderSession implements Decoder {
       }
     }
     const graph = buildDecoderGraph(arch, cfg, { logits });
-    if (options.quantized?.size) useMatMulNBits(graph, options.quantized);
+    if (options.quantized?.size) useQuantizedOps(graph, options.quantized);
     const bytes = writeOnnx(graph, { weights });
     let session: ort.InferenceSession;
     try {

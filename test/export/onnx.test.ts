@@ -6,9 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { buildDecoderGraph } from '../../src/models/architecture.js';
 import { resolveArchitecture } from '../../src/models/index.js';
-import { useMatMulNBits } from '../../src/export/matmul-nbits.js';
+import { useQuantizedOps } from '../../src/export/quantized-ops.js';
 import { writeOnnxModel } from '../../src/export/onnx.js';
-import { quantizedMatrices, quantizeWeights } from '../../src/transforms/quantize.js';
+import { halfToNumber, quantizedMatrices, quantizeWeights } from '../../src/transforms/quantize.js';
+import { Graph } from '../../src/graph/builder.js';
+import { writeOnnx } from '../../src/graph/onnx-writer.js';
+import * as op from '../../src/graph/ops.js';
 import { selectParameters } from '../../src/transforms/select.js';
 import { DecoderSession } from '../../src/runtime/session.js';
 import { TINY_LLAMA } from '../transforms/fixtures.js';
@@ -16,12 +19,12 @@ import { TINY_LLAMA } from '../transforms/fixtures.js';
 const { arch, cfg } = resolveArchitecture({ ...TINY_LLAMA, vocab_size: 40 });
 const weights = arch.init(cfg, new Random(2));
 
-describe('useMatMulNBits', () => {
+describe('useQuantizedOps', () => {
   it('replaces each quantized Linear\'s Transpose+MatMul and drops the float weight', () => {
     const q = quantizeWeights(weights, selectParameters(arch.parameters(cfg), 'linear').map((spec) => ({ spec, bits: 4 as const })));
     const g = buildDecoderGraph(arch, cfg, { logits: 'all' });
     const before = g.nodes.filter((n) => n.opType === 'Transpose').length;
-    const names = useMatMulNBits(g, quantizedMatrices(q.raw));
+    const names = useQuantizedOps(g, quantizedMatrices(q.raw));
     expect(names).toHaveLength(14);
     const nbits = g.nodes.filter((n) => n.opType === 'MatMulNBits');
     expect(nbits).toHaveLength(14);
@@ -30,6 +33,53 @@ describe('useMatMulNBits', () => {
     expect(g.nodes.filter((n) => n.opType === 'Transpose').length).toBe(before - 14);
     expect(g.params.has('model.layers.0.self_attn.q_proj.weight')).toBe(false);
     expect(g.params.has('lm_head.weight')).toBe(true);
+  });
+
+  it('runs 8-bit weights through DynamicQuantizeMatMul, and a tied embedding\'s rows from the head\'s columns, close to the dequantized model', async () => {
+    const gpt2 = resolveArchitecture({ model_type: 'gpt2', vocab_size: 50, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4 });
+    const params = gpt2.arch.parameters(gpt2.cfg);
+    const targets = [...selectParameters(params, 'linear'), params.find((p) => p.role === 'token_embedding')!].map((spec) => ({ spec, bits: 8 as const }));
+    const q = quantizeWeights(gpt2.arch.init(gpt2.cfg, new Random(5)), targets);
+    const quantized = quantizedMatrices(q.raw);
+    const g = buildDecoderGraph(gpt2.arch, gpt2.cfg, { logits: 'all' });
+    useQuantizedOps(g, quantized);
+    // Four products a layer and the tied head; the embedding is gathered from the same columns.
+    expect(g.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul')).toHaveLength(9);
+    expect(g.nodes.some((n) => n.opType === 'MatMulNBits')).toBe(false);
+    expect(g.params.has('transformer.wte.weight')).toBe(false);
+    const columns = g.nodes.filter((n) => n.inputs.some((v) => v?.name === 'transformer.wte.weight.columns')).map((n) => n.opType);
+    expect(columns.sort()).toEqual(['DynamicQuantizeMatMul', 'Gather']);
+
+    const ids = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    const ints = await DecoderSession.create(gpt2.arch, gpt2.cfg, q.dequantized, { logits: 'all', quantized, threads: 1 });
+    const floats = await DecoderSession.create(gpt2.arch, gpt2.cfg, q.dequantized, { logits: 'all', threads: 1 });
+    const a = await ints.prefill(ids);
+    const b = await floats.prefill(ids);
+    const scale = Math.max(...b.map(Math.abs));
+    const diff = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    expect(diff).toBeGreaterThan(0); // the activations are rounded…
+    expect(diff).toBeLessThan(0.02 * scale); // …to 8 bits, not garbled
+    await ints.release();
+    await floats.release();
+
+    // The gathered rows themselves: each value within half a step of its row's scale (the
+    // largest block scale) of the dequantized table.
+    const table = gpt2.arch.parameters(gpt2.cfg).find((p) => p.role === 'token_embedding')!;
+    const lookup = new Graph();
+    const at = lookup.input('ids', 'int64', [1, 'seq']);
+    lookup.output(op.gather(lookup, '/wte/Gather', lookup.param(table.name, table.shape), at), 'rows');
+    useQuantizedOps(lookup, quantized);
+    const session = await ort.InferenceSession.create(writeOnnx(lookup, { weights: new Map() }));
+    const rows = (await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) })).rows.data as Float32Array;
+    const deq = q.dequantized.get(table.name)!.data;
+    const m = quantized.get(table.name)!;
+    const [, K] = table.shape;
+    ids.forEach((id, r) => {
+      let top = 0;
+      for (let b = 0; b < K / 32; b++) top = Math.max(top, Math.abs(halfToNumber(m.scales[id * (K / 32) + b])));
+      for (let k = 0; k < K; k++) expect(Math.abs(rows[r * K + k] - deq[id * K + k])).toBeLessThanOrEqual(top / 2 + 1e-7);
+    });
+    await session.release();
   });
 });
 

@@ -40,7 +40,9 @@ describe('transform/quantizer', () => {
   it.each([
     ['tiny', 8, 'transformer.h.0.attn.c_attn.weight', 0.02],
     ['tiny', 4, 'transformer.h.1.mlp.c_proj.weight', 0.5],
-    ['llama', 8, 'model.layers.0.self_attn.q_proj.weight', 0.02],
+    // Random weights are the hard case for 8-bit's activations rounded per call (nothing but
+    // noise to fit); the trained model below is held to +0.5 %.
+    ['llama', 8, 'model.layers.0.self_attn.q_proj.weight', 0.05],
     ['llama', 4, 'model.layers.1.mlp.down_proj.weight', 0.5],
   ] as const)('%s to %d-bit blocks: payload + fp16 scales on disk, perplexity barely moves, reload = memory', async (src, bits, probe, tolerance) => {
     const out = `${src}-q${bits}`;
@@ -70,7 +72,24 @@ describe('transform/quantizer', () => {
     expect(Math.abs(after - before)).toBeLessThan(tolerance);
   });
 
-  it('the engine\'s sessions run the payload through MatMulNBits, not the float copies', async () => {
+  it('keeps a trained model\'s held-out perplexity: int8 within +0.5 %, int4 within +3 %', async () => {
+    const perplexity = async (model: string) => {
+      const r = await run(cwd, engine, ['eval/perplexity', '--model_path', model, '--dataset_path', 'builtin:tiny_shakespeare', '--max_tokens', '4000']);
+      expect(r.ok, r.error).toBe(true);
+      return (r.result!.metrics as { perplexity: number }).perplexity;
+    };
+    const fp32 = await perplexity('builtin:shakespeare-char');
+    for (const [bits, limit] of [[8, 1.005], [4, 1.03]] as const) {
+      const q = await run(cwd, engine, ['transform/quantizer', '--model_path', 'builtin:shakespeare-char', '--output_model_path', `char-q${bits}`, '--precision', String(bits)]);
+      expect(q.ok, q.error).toBe(true);
+      const ratio = (await perplexity(`char-q${bits}`)) / fp32;
+      console.info(`shakespeare-char ${bits}-bit: perplexity ×${ratio.toFixed(4)}`);
+      expect(ratio).toBeLessThan(limit);
+      expect(ratio).not.toBe(1);
+    }
+  });
+
+  it('the engine\'s sessions run the payload through the integer kernels, not the float copies', async () => {
     const r = await run(cwd, engine, ['transform/quantizer', '--model-path', 'llama', '--output-model-path', 'llama-nbits', '--precision', '4']);
     expect(r.ok, r.error).toBe(true);
     const m = await engine.model('llama-nbits', { cwd });
@@ -80,7 +99,7 @@ describe('transform/quantizer', () => {
     expect(engine.summary()?.dtype).toBe('int4 blocks (14 matrices), int8 blocks (1 matrix) + float32');
     const ids = [4, 8, 15, 16, 23, 42];
     const logits = await (await engine.session(m, { logits: 'all' })).prefill(ids);
-    // The same model with every quantized matrix's float copy zeroed: a MatMulNBits graph does not read them.
+    // The same model with every quantized matrix's float copy zeroed: the integer kernels do not read them.
     const ckpt = readCheckpoint(path.join(cwd, 'llama-nbits'));
     const zeroed = new Map(ckpt.weights);
     for (const name of m.quantized.keys()) zeroed.set(name, { shape: ckpt.weights.get(name)!.shape, data: new Float32Array(ckpt.weights.get(name)!.data.length) });
@@ -89,7 +108,8 @@ describe('transform/quantizer', () => {
     const same = await (await other.session(z, { logits: 'all' })).prefill(ids);
     expect(same).toEqual(logits);
     // …while the float path (temporary weights, as the tweaker uses) does read them. The two
-    // differ only by MatMulNBits' int8 rounding of the activations (accuracy_level 4).
+    // differ only by the kernels' rounding of the activations to 8 bits (and the 8-bit head's
+    // weights to one scale per column).
     const floats = await (await other.session(z, { logits: 'all', weights: m.weights })).prefill(ids);
     const scale = Math.max(...floats.map(Math.abs));
     console.info(`int8-activation rounding: max |Δlogit| ${Math.max(...floats.map((v, i) => Math.abs(v - logits[i]))).toFixed(4)} of max |logit| ${scale.toFixed(2)}`);
