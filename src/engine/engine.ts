@@ -49,7 +49,7 @@ export interface LoadedModel {
   parameters: number;
   /** Bytes the float weights take in memory. */
   bytes: number;
-  /** Quantized weights (transform/quantizer), which sessions run through MatMulNBits. */
+  /** Quantized weights (transform/quantizer), which sessions run through the integer kernels. */
   quantized: ReadonlyMap<string, QuantizedMatrix>;
 }
 

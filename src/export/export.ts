@@ -2,7 +2,7 @@
  * The exporter's formats over a loaded model. hf/safetensors and pt write a Hugging Face
  * directory (pt: pytorch_model.bin, or one .pt/.pth/.bin file when the path names one);
  * onnx writes the transformers.js layout; gguf one llama.cpp file. A quantized model exports
- * its payload to onnx (MatMulNBits) and gguf (Q8_0/Q4_0); hf and pt get the dequantized floats.
+ * its payload to onnx (integer kernels) and gguf (Q8_0/Q4_0); hf and pt get the dequantized floats.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -2,7 +2,7 @@
  * A model in the transformers.js layout: config.json, generation_config.json, tokenizer
  * files and onnx/model.onnx — the decoder graph the session runs (logits for every
  * position, KV cache inputs/outputs), weights baked in. Quantized weights run through
- * MatMulNBits. Past `externalAbove` bytes of weights (ONNX caps a ModelProto at 2 GB) the
+ * ORT's integer kernels (quantized-ops.ts). Past `externalAbove` bytes of weights (ONNX caps a ModelProto at 2 GB) the
  * tensors go to onnx/model.onnx_data beside it, as transformers.js expects.
  */
 import fs from 'node:fs';

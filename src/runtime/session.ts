@@ -22,7 +22,7 @@ export interface DecoderSessionOptions {
   logits?: 'last' | 'all';
   /** ORT intra-op threads; default: the number of cores. */
   threads?: number;
-  /** Quantized weights (by name) to run through MatMulNBits instead of their float copies. */
+  /** Quantized weights (by name) to run through the integer kernels (export/quantized-ops.ts) instead of their float copies. */
   quantized?: ReadonlyMap<string, QuantizedMatrix>;
 }
 

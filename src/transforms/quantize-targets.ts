@@ -7,8 +7,8 @@
  *   Conv1D     GPT-2's Conv1D projections only                       --precision
  *   Embedding  token and learned position embeddings                 --precision
  *
- * A tied head is the token embedding: one tensor, read as rows (GatherBlockQuantized) and as
- * the head (MatMulNBits), so wherever it is selected it takes the head's bits. The head is the
+ * A tied head is the token embedding: one tensor, read as rows and as the head (one payload
+ * in export/quantized-ops.ts), so wherever it is selected it takes the head's bits. The head is the
  * largest matrix of a small model and the most sensitive to rounding: llama.cpp keeps it at
  * 6 bits when the rest is 4 (Q6_K; a tied token_embd counts as the head), hence 8 by default.
  */

@@ -9,7 +9,7 @@
  * block_size, modules}). Conv1D weights ([in, out]) are transposed to [out, in] first,
  * so every payload has the same orientation. In memory the engine holds the dequantized
  * floats (the exact values the quantized model computes with); the payload is kept for
- * export (GGUF blocks, ONNX MatMulNBits).
+ * export (GGUF blocks, the ONNX integer kernels).
  */
 import { f16ToF32, f32BitsToF16 } from '../models/float16.js';
 import type { RawTensor } from '../models/safetensors.js';
