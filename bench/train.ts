@@ -6,13 +6,21 @@
  *   {"bench":"train","measurement":"matmul","shape":"smollm2-135m","m":1024,"k":576,"n":49152,"flops_per_s":…,"ceiling":true}
  *   {"bench":"train","measurement":"peer","shape":"smollm2-135m","peer":"pytorch 2.13.0+cpu eager, transformers 5.18.0","tokens_per_s":…,"peak_rss_mb":…}
  *   {"bench":"train","measurement":"train","shape":"smollm2-135m","tokens_per_s":…,"mfu":…,"peak_rss_mb":…,
- *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…,"pytorch":{…}}
+ *    "speedup_vs_pytorch":…,"memory_vs_pytorch":…,"pytorch":{…},
+ *    "finetuner_tokens_per_s":…,"finetuner_peak_rss_mb":…,"finetuner_vs_bench":…}
  *
  * Each side runs in a process of its own (ours: bench/train-run.ts), so each shape's peak RSS
  * is that shape's and that side's. Ours trains as `smox train/finetuner` does (the family's
  * normalizeConfig, Trainer.create, Trainer.step, the finetuner's default AdamW settings); the
  * peer builds AutoModelForCausalLM from the same config dict with eager attention and the same
  * AdamW, batch, threads, steps and warm-up, and computes the same loss (our targets, unshifted).
+ *
+ * Then the real `train/finetuner` tool trains the same shape (bench/finetuner-run.ts: the same
+ * config, batch, threads and optimizer, its warm-up steps plus --steps steps, in a process of
+ * its own) and its own steady-state rate is reported beside Trainer.step's: finetuner_vs_bench
+ * is the one over the other, what a user gets against what this bench measures (--no-finetuner
+ * skips it). Its steps run back to back, as a user's do, where ours wait between steps while the
+ * MatMul ceiling is sampled.
  *
  * Model FLOPs per token: 6·N + 12·L·T·(H·D), derived and documented in bench/model-flops.ts.
  * mfu = model FLOP/s over the measured steps ÷ MatMul FLOP/s over runs made after each of those
@@ -28,7 +36,7 @@
  * runs; --default-allocator measures without them.
  *
  * Usage: npm run build && npm run bench:train [-- --shapes gpt2-4l,smollm2-135m --steps 4 --warmup 2 --threads 2
- *        --batch 8 --seq 128 (override every shape's) --no-peer --default-allocator]
+ *        --batch 8 --seq 128 (override every shape's) --no-peer --no-finetuner --default-allocator]
  */
 import { fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -38,6 +46,7 @@ import { allocatorTuned, tunedGlibcTunables } from '../src/runtime/allocator-tun
 import { WARMUP_STEPS } from '../src/runtime/step-clock.js';
 import { MatMulCeiling, type Shape, throughput } from './matmul-ceiling.js';
 import { matmulParameters, modelFlopsPerToken, productShapes } from './model-flops.js';
+import type { FinetunerResult, FinetunerSpec } from './finetuner-run.js';
 import type { Optimizer, RunResult, RunSpec } from './train-run.js';
 import { TRAIN_SHAPES, type TrainShape } from './train-shapes.js';
 
@@ -135,6 +144,17 @@ function oursRun(spec: RunSpec, ceiling: MatMulCeiling, shape: Shape, ceilingRat
   });
 }
 
+/** train/finetuner on the shape, in its own process (bench/finetuner-run.ts); null with --no-finetuner. */
+function finetunerRun(spec: FinetunerSpec): Promise<FinetunerResult | { type: 'error'; message: string }> | null {
+  if (process.argv.includes('--no-finetuner')) return null;
+  const child = fork(new URL('./finetuner-run.js', import.meta.url).pathname, [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  let answer: FinetunerResult | { type: 'error'; message: string } | undefined;
+  child.on('message', (m: typeof answer) => (answer = m));
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve(answer ?? { type: 'error', message: `the finetuner's process exited (${signal ?? code})` }));
+  });
+}
+
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 async function benchShape(base: TrainShape, bestMatmulSoFar: number): Promise<number> {
@@ -162,6 +182,10 @@ async function benchShape(base: TrainShape, bestMatmulSoFar: number): Promise<nu
     return bestMatmul;
   }
   bestMatmul = Math.max(bestMatmul, ...ceilingRates);
+  // After ours has exited and the ceiling's process is closed: nothing else of the bench runs beside it.
+  const ft = await finetunerRun({
+    config: shape.config, batch: shape.batch, seq: shape.seq, steps: STEPS, threads: THREADS, lr: OPTIMIZER.lr, weightDecay: OPTIMIZER.weightDecay, gradClip: OPTIMIZER.gradClip,
+  });
 
   const tokens = shape.batch * shape.seq;
   const seconds = ours.times.reduce((a, b) => a + b, 0) / ours.times.length;
@@ -194,6 +218,12 @@ async function benchShape(base: TrainShape, bestMatmulSoFar: number): Promise<nu
       // Both sides built the same model from the same config, or the comparison is not one.
       ...(peer.params !== ours.params && { warning: `the peer's model has ${peer.params} parameters, ours ${ours.params}` }),
     }),
+    ...(ft?.type === 'result' && {
+      finetuner_tokens_per_s: round(ft.tokensPerS, 1), finetuner_warmup_s: round(ft.warmupS, 2), finetuner_steps: ft.steadySteps,
+      finetuner_peak_rss_mb: ft.peakRssMb, finetuner_first_loss: round(ft.firstLoss, 4),
+      finetuner_vs_bench: round(ft.tokensPerS / tokensPerS, 3), finetuner_memory_vs_bench: round(ft.peakRssMb / ours.peakRssMb, 2),
+    }),
+    ...(ft?.type === 'error' && { finetuner_skipped: `train/finetuner did not run: ${ft.message}` }),
   }));
   return bestMatmul;
 }

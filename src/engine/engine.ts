@@ -271,6 +271,21 @@ export class Engine {
     return session;
   }
 
+  /**
+   * Drops `model` from memory, with its sessions, when it is the one held for its directory;
+   * the next `model()` of that directory reads it from disk again. For a tool that has taken
+   * its own copy of the weights and would otherwise keep a second one alive for its whole run
+   * (train/finetuner: the input model's float weights beside the trainer's, 0.54 GB at
+   * SmolLM2-135M, 2 GB at Qwen2.5-0.5B).
+   */
+  async forget(model: LoadedModel): Promise<void> {
+    const entry = this.cache.get(model.dir);
+    if (!entry || entry.held.model !== model) return;
+    this.cache.delete(model.dir);
+    if (this.current === entry.held) this.current = null;
+    await releaseSessions(entry);
+  }
+
   /** The most recently used model, for the state panel; null before any. */
   summary(): ModelSummary | null {
     if (!this.current) return null;

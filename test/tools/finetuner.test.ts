@@ -9,6 +9,7 @@ import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runTool } from '../../src/engine/run-tool.js';
 import { readCheckpoint } from '../../src/models/checkpoint.js';
+import { collectGarbage } from '../../src/runtime/collect-garbage.js';
 import { run, writeTinyModel } from './fixtures.js';
 
 const engine = new Engine({ threads: 1 });
@@ -53,6 +54,30 @@ describe('train/finetuner', () => {
     expect(readHistory(cwd).at(-1)).toMatchObject({ name: 'train/finetuner', status: 'ok' });
     const after = await run(cwd, engine, ['infer/sampler', '--max-new-tokens', '5']);
     expect(after.ok, after.error).toBe(true);
+  });
+
+  it('lets the engine\'s copy of the input model go while it trains, and the model is read again afterwards', async () => {
+    // Only weak references here: the test must not be what keeps the input alive.
+    const { input, firstWeight } = await (async () => {
+      const loaded = await engine.model('tiny', { cwd });
+      return { input: new WeakRef(loaded.weights), firstWeight: loaded.weights.values().next().value!.data.slice() };
+    })();
+    let collectedWhileTraining: boolean | undefined;
+    const [name, ...argv] = ['train/finetuner', ...BASE, '--max-steps', '3', '--output-model-path', 'freed'];
+    const r = await runTool(name, argv, {
+      cwd, engine,
+      sink: (e) => {
+        if (e.type !== 'progress' || e.label !== 'train' || e.current !== 2) return;
+        collectGarbage();
+        collectedWhileTraining = input.deref() === undefined;
+      },
+    });
+    expect(r.ok, r.error).toBe(true);
+    // Only the trainer's copy was alive during the steps (the engine kept the input's before).
+    expect(collectedWhileTraining).toBe(true);
+    const again = await engine.model('tiny', { cwd });
+    expect(again.weights).not.toBe(input.deref());
+    expect(again.weights.values().next().value!.data).toEqual(firstWeight);
   });
 
   it('says how many steps it trained, in the singular for one, and that one step is warm-up only', async () => {
