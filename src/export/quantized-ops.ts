@@ -7,7 +7,7 @@
  *   4 bits  x ─MatMulNBits(qweight [N, K/32, 16] u8, scales [N, K/32] f32; accuracy_level 4)─ y
  *           The blocks as stored (zero point 8); MLAS rounds the activations to int8 per block
  *           of 32 and runs integer dot products, as llama.cpp's Q4_0 kernel does.
- *   8 bits  x ─DynamicQuantizeMatMul(B [K, N] u8, scale [N] f32, zero point [N] = 128)─ y
+ *   8 bits  x ─DynamicQuantizeMatMul(B [K, N] u8, scale [N] f32, zero point [N] = 128[, bias])─ y
  *           ORT's dynamic int8 product (what its quantize_dynamic makes): the activations
  *           rounded to uint8 per call (asymmetric, min..max), the weights per output column.
  *           Against MatMulNBits 8-bit: 0.55–0.85× its time for one token, half for a prompt
@@ -97,6 +97,15 @@ export function useQuantizedOps(g: Graph, quantized: ReadonlyMap<string, Quantiz
       node.name = node.name.replace(/MatMul$/, 'DynamicQuantizeMatMul');
       node.inputs = [node.inputs[0], p.columns, p.scale, p.zeroPoint];
       node.attrs = {};
+      // A bias Add right after it (Conv1D and biased Linear layers) becomes the kernel's own bias input.
+      const add = consumers.get(node.outputs[0]);
+      const bias = add?.length === 1 && add[0].opType === 'Add' ? add[0].inputs[1] : undefined;
+      if (bias && bias.kind === 'param' && bias.shape.length === 1 && bias.shape[0] === q.n && add![0].inputs[0] === node.outputs[0]) {
+        node.inputs.push(bias);
+        node.outputs = add![0].outputs;
+        node.outputs[0].producer = node;
+        dead.add(add![0]);
+      }
     } else {
       node.opType = 'MatMulNBits';
       node.name = node.name.replace(/MatMul$/, 'MatMulNBits');

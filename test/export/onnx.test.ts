@@ -44,7 +44,11 @@ describe('useQuantizedOps', () => {
     const g = buildDecoderGraph(gpt2.arch, gpt2.cfg, { logits: 'all' });
     useQuantizedOps(g, quantized);
     // Four products a layer and the tied head; the embedding is gathered from the same columns.
-    expect(g.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul')).toHaveLength(9);
+    const products = g.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul');
+    expect(products).toHaveLength(9);
+    // Each layer's Conv1D bias is the kernel's bias input, not an Add after it; the head has none.
+    expect(products.filter((n) => n.inputs.length === 5 && n.inputs[4]?.name.endsWith('.bias'))).toHaveLength(8);
+    expect(g.nodes.some((n) => n.opType === 'Add' && n.name.endsWith('c_attn/Add'))).toBe(false);
     expect(g.nodes.some((n) => n.opType === 'MatMulNBits')).toBe(false);
     expect(g.params.has('transformer.wte.weight')).toBe(false);
     const columns = g.nodes.filter((n) => n.inputs.some((v) => v?.name === 'transformer.wte.weight.columns')).map((n) => n.opType);
