@@ -24,6 +24,7 @@ import type { ToolEvent } from '../src/core/events.js';
 import { runTool } from '../src/engine/run-tool.js';
 import { charTokenizerFiles } from '../src/models/tokenizer.js';
 import { WARMUP_STEPS } from '../src/runtime/step-clock.js';
+import { answerParent } from './child.js';
 
 export interface FinetunerSpec {
   /** config.json of the model (bench/train-shapes.ts). */
@@ -105,18 +106,14 @@ async function finetunerRun(dir: string, spec: FinetunerSpec): Promise<Finetuner
   };
 }
 
-const send = (m: object) => new Promise<void>((resolve, reject) => process.send!(m, (err: Error | null) => (err ? reject(err) : resolve())));
-
 if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-bench-finetuner-'));
-  try {
-    const spec = JSON.parse(process.argv[2]) as FinetunerSpec;
-    makeWorkspace(dir, spec);
-    await send(await finetunerRun(dir, spec));
-  } catch (err) {
-    await send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  process.disconnect();
+  await answerParent(async (spec: FinetunerSpec) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-bench-finetuner-'));
+    try {
+      makeWorkspace(dir, spec);
+      return await finetunerRun(dir, spec);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }

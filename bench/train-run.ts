@@ -10,6 +10,7 @@
  *   → { type: 'error', message }  when the shape cannot be trained here (e.g. too little memory)
  */
 import { Random } from '../src/core/random.js';
+import { answerParent, sendToParent } from './child.js';
 import { resolveArchitecture } from '../src/models/index.js';
 import { numel } from '../src/models/tensor.js';
 import { allocatorTuned } from '../src/runtime/allocator-tuning.js';
@@ -47,7 +48,6 @@ export interface RunResult {
 
 /** Resolves when the parent says the next step may start. */
 const go = () => new Promise<void>((resolve) => process.once('message', () => resolve()));
-const send = (m: object) => new Promise<void>((resolve, reject) => process.send!(m, (err: Error | null) => (err ? reject(err) : resolve())));
 
 async function run(spec: RunSpec): Promise<RunResult> {
   const { batch: B, seq: T, optimizer: { lr, ...adamw } } = spec;
@@ -84,7 +84,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     runS += trainer.lastStepSeconds.run / spec.steps;
     optimizerS += trainer.lastStepSeconds.optimizer / spec.steps;
     const next = go();
-    await send({ type: 'step', seconds: times.at(-1)! });
+    await sendToParent({ type: 'step', seconds: times.at(-1)! });
     await next;
   }
   await trainer.release();
@@ -96,11 +96,4 @@ async function run(spec: RunSpec): Promise<RunResult> {
   };
 }
 
-if (process.send) {
-  try {
-    await send(await run(JSON.parse(process.argv[2]) as RunSpec));
-  } catch (err) {
-    await send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-  }
-  process.disconnect();
-}
+if (process.send) await answerParent(run);

@@ -38,12 +38,13 @@
  * Usage: npm run build && npm run bench:train [-- --shapes gpt2-4l,smollm2-135m --steps 4 --warmup 2 --threads 2
  *        --batch 8 --seq 128 (override every shape's) --no-peer --no-finetuner --default-allocator]
  */
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveArchitecture } from '../src/models/index.js';
 import { allocatorTuned, tunedGlibcTunables } from '../src/runtime/allocator-tuning.js';
 import { WARMUP_STEPS } from '../src/runtime/step-clock.js';
+import { type ChildError, forkChild } from './child.js';
 import { MatMulCeiling, type Shape, throughput } from './matmul-ceiling.js';
 import { matmulParameters, modelFlopsPerToken, productShapes } from './model-flops.js';
 import type { FinetunerResult, FinetunerSpec } from './finetuner-run.js';
@@ -126,33 +127,19 @@ function peerRun(shape: TrainShape): PeerRun | null {
 const CEILING_SETTLE_MS = 300;
 
 /** Our side in its own process (bench/train-run.ts), the ceiling sampled after each measured step. */
-function oursRun(spec: RunSpec, ceiling: MatMulCeiling, shape: Shape, ceilingRates: number[]): Promise<RunResult | { type: 'error'; message: string }> {
-  const child = fork(new URL('./train-run.js', import.meta.url).pathname, [JSON.stringify(spec)], { stdio: 'inherit' });
-  let answer: RunResult | { type: 'error'; message: string } | undefined;
-  child.on('message', async (m: { type: string; seconds?: number }) => {
-    if (m.type !== 'step') {
-      answer = m as typeof answer;
-      return;
-    }
+function oursRun(spec: RunSpec, ceiling: MatMulCeiling, shape: Shape, ceilingRates: number[]): Promise<RunResult | ChildError> {
+  return forkChild<RunResult>('./train-run.js', spec, 'the training process', 'inherit', async (m, child) => {
     await sleep(CEILING_SETTLE_MS);
     // As long as the step took: the machine's load comes in bursts, so both sides get equal time.
-    ceilingRates.push(...(await ceiling.sample({ shape, ms: m.seconds! * 1000 })));
+    ceilingRates.push(...(await ceiling.sample({ shape, ms: m.seconds * 1000 })));
     child.send('go');
-  });
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve(answer ?? { type: 'error', message: `the training process exited (${signal ?? code})` }));
   });
 }
 
 /** train/finetuner on the shape, in its own process (bench/finetuner-run.ts); null with --no-finetuner. */
-function finetunerRun(spec: FinetunerSpec): Promise<FinetunerResult | { type: 'error'; message: string }> | null {
+function finetunerRun(spec: FinetunerSpec): Promise<FinetunerResult | ChildError> | null {
   if (process.argv.includes('--no-finetuner')) return null;
-  const child = fork(new URL('./finetuner-run.js', import.meta.url).pathname, [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  let answer: FinetunerResult | { type: 'error'; message: string } | undefined;
-  child.on('message', (m: typeof answer) => (answer = m));
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve(answer ?? { type: 'error', message: `the finetuner's process exited (${signal ?? code})` }));
-  });
+  return forkChild<FinetunerResult>('./finetuner-run.js', spec, "the finetuner's process", ['ignore', 'ignore', 'inherit', 'ipc']);
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
