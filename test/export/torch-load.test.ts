@@ -6,31 +6,17 @@
  * (tied head) and an untied LLaMA with GQA. Skips visibly without python3 + torch + transformers.
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { TINY_LLAMA } from '../transforms/fixtures.js';
-import { run, writeTinyModel } from '../tools/fixtures.js';
+import { toolWorkspace, writeTinyModel } from '../tools/fixtures.js';
 
 const SCRIPT = path.join(__dirname, '..', 'peers', 'hf_model.py');
 const hasPeer = spawnSync('python3', ['-c', 'import torch, transformers'], { stdio: 'ignore' }).status === 0;
 if (!hasPeer) console.warn('torch-load: SKIPPED — python3 with torch and transformers not found (pip install --no-index --find-links <wheels> torch transformers)');
 
 const N = 12;
-const engine = new Engine({ threads: 1 });
-const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-torch-'));
-afterAll(async () => {
-  await engine.release();
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
-
-async function step(line: string[]): Promise<Record<string, unknown>> {
-  const r = await run(cwd, engine, line);
-  expect(r.ok, r.error).toBe(true);
-  return (r.result?.data ?? {}) as Record<string, unknown>;
-}
+const { cwd, step } = toolWorkspace('smolbox-torch-');
 
 interface TorchJob { dir: string; prompt: number[]; state_dict?: string }
 

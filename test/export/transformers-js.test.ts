@@ -4,28 +4,14 @@
  * sampler — the embedded GPT-2, a LLaMA (GQA, RoPE, position_ids) and that LLaMA quantized to
  * int4 (MatMulNBits). transformers.js is a dependency of smolbox, run in this process.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { transformersJsGreedy } from '../../bench/peers/transformers-js.js';
 import { TINY_LLAMA } from '../transforms/fixtures.js';
-import { run, writeTinyModel } from '../tools/fixtures.js';
+import { toolWorkspace, writeTinyModel } from '../tools/fixtures.js';
 
 const N = 16;
-const engine = new Engine({ threads: 1 });
-const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-tjs-'));
-afterAll(async () => {
-  await engine.release();
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
-
-async function step(line: string[]): Promise<Record<string, unknown>> {
-  const r = await run(cwd, engine, line);
-  expect(r.ok, r.error).toBe(true);
-  return (r.result?.data ?? {}) as Record<string, unknown>;
-}
+const { cwd, step } = toolWorkspace('smolbox-tjs-');
 
 describe('ONNX exports in transformers.js', () => {
   it('gpt2 (embedded), llama and int4 llama: pipeline("text-generation") gives our greedy ids and text', async () => {

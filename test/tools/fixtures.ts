@@ -1,9 +1,11 @@
 /** Small real models on disk for the tool tests: random weights, a character tokenizer. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { afterAll, expect } from 'vitest';
 import type { ToolEvent } from '../../src/core/events.js';
 import { Random } from '../../src/core/random.js';
-import type { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import { runTool, type RunToolOutcome } from '../../src/engine/run-tool.js';
 import { writeCheckpoint } from '../../src/models/checkpoint.js';
 import { resolveArchitecture } from '../../src/models/index.js';
@@ -45,6 +47,25 @@ export async function run(cwd: string, engine: Engine, line: string[], json = fa
   const [name, ...argv] = line;
   const out = await runTool(name, argv, { cwd, sink: (e) => events.push(e), engine, json });
   return { ...out, events };
+}
+
+/**
+ * A test file's scratch directory and one-thread engine, both gone after its tests; `step`
+ * runs a tool line that must succeed (with `json` as the CLI's --json) and returns its data.
+ */
+export function toolWorkspace(prefix: string, json = false) {
+  const engine = new Engine({ threads: 1 });
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  afterAll(async () => {
+    await engine.release();
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+  const step = async (line: string[]): Promise<Record<string, unknown>> => {
+    const r = await run(cwd, engine, line, json);
+    expect(r.ok, r.error).toBe(true);
+    return (r.result?.data ?? {}) as Record<string, unknown>;
+  };
+  return { engine, cwd, step };
 }
 
 export function tokensOf(events: ToolEvent[]): string {

@@ -7,31 +7,19 @@
  * memory, copied by the exporter, and refused by every tool that needs our weights.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { transformersJsGreedy } from '../../bench/peers/transformers-js.js';
 import type { ToolEvent } from '../../src/core/events.js';
 import { readState } from '../../src/core/state.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runTool } from '../../src/engine/run-tool.js';
 import { stateRows } from '../../src/tui/StatePanel.js';
-import { CHATML_TEMPLATE, run, tokensOf, writeChatModel } from './fixtures.js';
+import { CHATML_TEMPLATE, run, tokensOf, toolWorkspace, writeChatModel } from './fixtures.js';
 
 const PROMPT = 'ROMEO:\n';
 const N = 24;
-const engine = new Engine({ threads: 1 });
-const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'smolbox-tjs-model-'));
-afterAll(async () => {
-  await engine.release();
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
-
-async function step(line: string[]): Promise<Record<string, unknown>> {
-  const r = await run(cwd, engine, line, true);
-  expect(r.ok, r.error).toBe(true);
-  return (r.result?.data ?? {}) as Record<string, unknown>;
-}
+const { engine, cwd, step } = toolWorkspace('smolbox-tjs-model-', true);
 
 const greedy = (model: string, n = N) => step(['infer/sampler', '--model_path', model, '--prompt', PROMPT, '--max_new_tokens', String(n), '--no-do-sample']);
 const perplexity = (model: string) => step(['eval/perplexity', '--model_path', model, '--dataset_path', 'builtin:tiny_shakespeare', '--max_tokens', '600']);
