@@ -29,7 +29,7 @@
 import { attr, type Graph, type Node, type Value } from '../graph/builder.js';
 import * as op from '../graph/ops.js';
 import { BLOCK_SIZE, type QuantizedMatrix } from '../transforms/blocks.js';
-import { halfToNumber } from '../transforms/quantize.js';
+import { f16ToF32 } from '../models/float16.js';
 
 /** MatMulNBits' accuracy_level 4: int8 activations per block (3× the float-activation kernel's speed at 4 bits). */
 const INT8_ACTIVATIONS = 4;
@@ -129,12 +129,19 @@ export function useQuantizedOps(g: Graph, quantized: ReadonlyMap<string, Quantiz
   return [...rewritten];
 }
 
+/** The fp16 block scales as float32, in one pass over the lookup table. */
+function floatScales(q: QuantizedMatrix): Float32Array {
+  const out = new Float32Array(q.scales.length);
+  f16ToF32(q.scales, out);
+  return out;
+}
+
 function blockPayload(g: Graph, name: string, q: QuantizedMatrix): BlockPayload {
   const blocks = q.k / BLOCK_SIZE;
   return {
     bits: 4,
     qweight: g.constant('uint8', [q.n, blocks, (BLOCK_SIZE * q.bits) / 8], q.qweight, `${name}.qweight`),
-    scales: g.constant('float32', [q.n, blocks], Float32Array.from(q.scales, halfToNumber), `${name}.scales`),
+    scales: g.constant('float32', [q.n, blocks], floatScales(q), `${name}.scales`),
   };
 }
 
@@ -142,20 +149,29 @@ function blockPayload(g: Graph, name: string, q: QuantizedMatrix): BlockPayload 
 function columnPayload(g: Graph, name: string, q: QuantizedMatrix): ColumnPayload {
   const { n, k } = q;
   const blocks = k / BLOCK_SIZE;
-  const columns = new Uint8Array(k * n).fill(ZERO_POINT);
+  const blockScale = floatScales(q);
+  // Each row's scale, and each block's factor onto it.
   const scale = new Float32Array(n);
-  const blockScale = Float32Array.from(q.scales, halfToNumber);
+  const ratio = new Float64Array(n * blocks);
   for (let r = 0; r < n; r++) {
     let top = 0;
     for (let b = 0; b < blocks; b++) top = Math.max(top, Math.abs(blockScale[r * blocks + b]));
     scale[r] = top;
-    if (top === 0) continue; // an all-zero row stays at the zero point
-    for (let b = 0; b < blocks; b++) {
-      const ratio = blockScale[r * blocks + b] / top;
-      const base = (r * blocks + b) * BLOCK_SIZE;
-      for (let i = 0; i < BLOCK_SIZE; i++) {
-        const v = Math.round((q.qweight[base + i] - ZERO_POINT) * ratio);
-        columns[(b * BLOCK_SIZE + i) * n + r] = ZERO_POINT + Math.max(-127, Math.min(127, v));
+    // An all-zero row keeps ratio 0: every value lands on the zero point.
+    if (top > 0) for (let b = 0; b < blocks; b++) ratio[r * blocks + b] = blockScale[r * blocks + b] / top;
+  }
+  // The transpose in tiles of TILE rows, so reads stay in TILE streams and writes in runs of TILE bytes.
+  const TILE = 64;
+  const columns = new Uint8Array(k * n);
+  const stored = q.qweight;
+  for (let r0 = 0; r0 < n; r0 += TILE) {
+    const r1 = Math.min(n, r0 + TILE);
+    for (let c = 0; c < k; c++) {
+      const block = (c / BLOCK_SIZE) | 0;
+      const out = c * n;
+      for (let r = r0; r < r1; r++) {
+        // Rounded half up: stored − 128 is in −128..127 and ratio ≤ 1, so the sum is in 0..255.5 and `| 0` floors it.
+        columns[out + r] = ((stored[r * k + c] - ZERO_POINT) * ratio[r * blocks + block] + ZERO_POINT + 0.5) | 0;
       }
     }
   }
