@@ -6,8 +6,9 @@
  *
  * Arrays move to a worker and back by transfer (no copy): ORT reads only plain ArrayBuffers
  * (it rejects SharedArrayBuffer inputs), and its gradient outputs are plain, transferable
- * buffers. After each call the slots hold the returned arrays; callers re-wrap anything (ORT
- * tensors) that referenced the old ones.
+ * buffers. After each call the slots hold the returned arrays, gradients included (the trainer
+ * keeps its gradient buffers from step to step); callers re-wrap anything (ORT tensors) that
+ * referenced the old ones.
  */
 import { Worker } from 'node:worker_threads';
 import { adamwUpdate, sumOfSquares, updateScalars, type AdamWHyper } from './adamw.js';
@@ -34,8 +35,8 @@ parentPort.on('message', (msg) => {
       parentPort.postMessage({ sum, grads: msg.grads }, transferList(msg.grads));
     } else {
       for (const it of msg.items) update(it.p, it.g, it.m, it.v, ...it.scalars);
-      const items = msg.items.map((it) => ({ p: it.p, m: it.m, v: it.v }));
-      parentPort.postMessage({ items }, transferList(items.flatMap((it) => [it.p, it.m, it.v])));
+      const items = msg.items.map((it) => ({ p: it.p, g: it.g, m: it.m, v: it.v }));
+      parentPort.postMessage({ items }, transferList(items.flatMap((it) => [it.p, it.g, it.m, it.v])));
     }
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.stack) || err) });
@@ -53,7 +54,7 @@ function transferList(arrays: Float32Array[]): ArrayBuffer[] {
 interface Reply {
   sum?: number;
   grads?: Float32Array[];
-  items?: { p: Float32Array; m: Float32Array; v: Float32Array }[];
+  items?: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array }[];
   error?: string;
 }
 
@@ -108,7 +109,7 @@ export class AdamWThreads {
     (await replies).forEach((r, k) => {
       this.groups[k + 1].forEach((i, j) => {
         const it = r.items![j];
-        Object.assign(slots[i], { data: it.p, m: it.m, v: it.v });
+        Object.assign(slots[i], { data: it.p, grad: it.g, m: it.m, v: it.v });
       });
     });
   }

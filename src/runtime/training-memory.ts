@@ -6,8 +6,8 @@
  *                them, so ORT keeps them alive until their gradient rule has run)
  *   backward     the largest forward tensor three times over (the vocabulary-sized softmax,
  *                its one-hot difference and the logits gradient live at once)
- *   parameters   6 × 4 bytes each: weights, AdamW m and v, the accumulated gradient, ORT's own
- *                gradient buffer and the copy it returns
+ *   parameters   5 × 4 bytes each: weights, AdamW m and v, the gradient buffer ORT writes
+ *                into and the copy of it that onnxruntime-node returns
  *
  * bench/train.ts prints this beside the measured peak RSS.
  */
@@ -26,5 +26,5 @@ export function trainingMemoryBytes(graph: Graph, forwardNodes: number, paramCou
       largest = Math.max(largest, n);
     }
   }
-  return activations + 3 * largest + 6 * 4 * paramCount;
+  return activations + 3 * largest + 5 * 4 * paramCount;
 }

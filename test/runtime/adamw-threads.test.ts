@@ -28,6 +28,7 @@ describe('AdamWThreads', () => {
       expect(s.data).toEqual(plain[i].data);
       expect(s.m).toEqual(plain[i].m);
       expect(s.v).toEqual(plain[i].v);
+      expect(s.grad).toEqual(plain[i].grad); // back from its worker, for the next step's run to write into
     });
     await pool.close();
   });

@@ -9,6 +9,7 @@ import { Random } from '../../src/core/random.js';
 import { UserError } from '../../src/core/tool.js';
 import type { Batch } from '../../src/data/batches.js';
 import { adamwUpdate, decays } from '../../src/runtime/adamw.js';
+import { collectGarbage } from '../../src/runtime/collect-garbage.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { maxAbsDiff, tinyModel, TINY_CONFIGS } from '../models/tiny.js';
 
@@ -180,6 +181,24 @@ describe('Trainer', () => {
       await trainer.release();
     }
     expect(aliveAtRuns).toEqual([false]);
+  });
+
+  it("lets a step's copies of the gradients go with the step", async () => {
+    // onnxruntime-node copies every output of a run; after the step only the trainer's own
+    // arrays (weights, moments and its gradient buffers) may stay: no second set of gradients
+    // may live on into the next step's run.
+    const raw = { ...TINY_CONFIGS['gpt2 (tied)'], vocab_size: 2000, n_embd: 64 };
+    const { arch, cfg, weights } = tinyModel(raw, 1);
+    const gradientBytes = [...weights.values()].reduce((n, t) => n + t.data.byteLength, 0);
+    const trainer = await Trainer.create(arch, cfg, weights, { batchSize: 2, seqLength: T, threads: 2 });
+    const batch = makeBatch(2, cfg.vocabSize, 1);
+    await trainer.step([batch], 1e-3);
+    collectGarbage();
+    const before = process.memoryUsage().arrayBuffers;
+    await trainer.step([batch], 1e-3); // collects its garbage at its end
+    const grown = process.memoryUsage().arrayBuffers - before;
+    await trainer.release();
+    expect(grown).toBeLessThan(gradientBytes / 4);
   });
 
   it('rejects token ids outside the vocabulary and oversize batches', async () => {
