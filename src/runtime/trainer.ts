@@ -65,14 +65,14 @@ export interface OptimizerState {
   v: Weights;
 }
 
-/** A parameter: its optimizer slot (weights, moments, gradient, decay) and what ORT is fed. */
+/**
+ * A parameter: its optimizer slot (weights, moments, gradient, decay), named and shaped for ORT.
+ * Each run wraps `data` and `grad` in fresh ORT tensors (no copy): the arrays are replaced
+ * whenever they come back from an optimizer worker.
+ */
 interface Param extends OptimizerSlot {
   name: string;
   shape: number[];
-  /** An ORT tensor wrapping `data` (no copy), fed every run; re-made when `data` comes back from a worker. */
-  feed: ort.Tensor;
-  /** An ORT tensor wrapping `grad`, the run's preallocated output for this gradient; re-made likewise. */
-  gradOut: ort.Tensor;
 }
 
 const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
@@ -153,11 +153,9 @@ export class Trainer {
     const params: Param[] = specs.map((p) => {
       const data = new Float32Array(weights.get(p.name)!.data);
       const n = data.length;
-      const grad = new Float32Array(n);
       return {
-        name: p.name, shape: p.shape, data, m: new Float32Array(n), v: new Float32Array(n), grad,
+        name: p.name, shape: p.shape, data, m: new Float32Array(n), v: new Float32Array(n), grad: new Float32Array(n),
         weightDecay: decays(p.name, p.shape) ? opts.weightDecay : 0,
-        feed: new ort.Tensor('float32', data, p.shape), gradOut: new ort.Tensor('float32', grad, p.shape),
       };
     });
     let session: ort.InferenceSession;
@@ -206,10 +204,6 @@ export class Trainer {
     this.stepCount++;
     const { beta1, beta2, eps } = this.opts;
     await this.optimizer.update(this.params, this.stepCount, scale, { lr, beta1, beta2, eps });
-    for (const p of this.params) {
-      if (p.feed.data !== p.data) p.feed = new ort.Tensor('float32', p.data, p.shape);
-      if (p.gradOut.data !== p.grad) p.gradOut = new ort.Tensor('float32', p.grad, p.shape);
-    }
     // The run's copies of the gradients are garbage now: free them, so the next step reuses their memory.
     collectGarbage();
     this.lastStepSeconds = { run: (t1 - t0) / 1000, optimizer: (performance.now() - t1) / 1000 };
@@ -321,7 +315,7 @@ export class Trainer {
   private gradientFetches(): Record<string, ort.Tensor | null> {
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const name of this.session.outputNames) fetches[name] = null;
-    for (const p of this.params) fetches[`grad.${p.name}`] = p.gradOut;
+    for (const p of this.params) fetches[`grad.${p.name}`] = new ort.Tensor('float32', p.grad, p.shape);
     return fetches;
   }
 
@@ -353,7 +347,7 @@ export class Trainer {
       input_ids: new ort.Tensor('int64', ids, [B, T]),
       targets: new ort.Tensor('int64', targets, [B * T]),
     };
-    for (const p of this.params) feeds[p.name] = p.feed;
+    for (const p of this.params) feeds[p.name] = new ort.Tensor('float32', p.data, p.shape);
     return feeds;
   }
 }
